@@ -1,0 +1,85 @@
+// The order state machine: apply(order, event, now) -> new order or a precise refusal.
+// Pure: no I/O, no clock, no randomness; callable from any thread.
+//
+// Rules (the unit tests check every state against every event):
+//  * live_state(o) = Filled if cum == qty, else PartiallyFilled if cum > 0,
+//    else New if acknowledged, else PendingNew.
+//  * EvSendAttempt: PendingNew, UnknownAtBroker -> send_attempts + 1, state unchanged;
+//    otherwise kUnexpectedEvent.
+//  * EvAck: records broker_order_id (first one wins) and acknowledged = true.
+//    PendingNew -> New; UnknownAtBroker -> live_state; pending states keep their state but
+//    their state_before_pending becomes live_state; anything else: no state change (stale).
+//  * EvFill: last_qty > 0 and last_px >= 0 else kInvalidFill; cum + last_qty > quantity ->
+//    kOverFill (nothing applied). Otherwise cum/notional/avg/leaves updated, acknowledged.
+//    PendingNew, New, PartiallyFilled, UnknownAtBroker -> live_state. PendingCancel and
+//    PendingReplace -> Filled when complete, else unchanged with state_before_pending =
+//    PartiallyFilled. Terminal states other than Filled: quantities applied (fills are the
+//    truth), state kept, ApplyResult::anomaly = "fill_after_<state>". Filled cannot take a
+//    fill (it would be an over-fill).
+//  * EvReject: PendingNew, UnknownAtBroker -> Rejected with reject_reason. Rejected -> no
+//    change. Anything else -> kUnexpectedEvent.
+//  * EvCancelRequested: PendingNew, New, PartiallyFilled, UnknownAtBroker -> PendingCancel
+//    (state_before_pending = current, cancel_id set). PendingCancel -> kCancelInFlight.
+//    PendingReplace -> kCancelInFlight. Terminal -> kNotCancelable.
+//  * EvCanceled: non-terminal -> Canceled (leaves 0). Canceled -> no change. Other terminal
+//    -> kUnexpectedEvent.
+//  * EvCancelRejected: PendingCancel -> back to state_before_pending (re-derived with
+//    live_state when it was live). Terminal -> no change (the classic "too late to cancel").
+//    Otherwise kUnexpectedEvent.
+//  * EvReplaceRequested: New, PartiallyFilled -> PendingReplace. Otherwise kNotReplaceable.
+//  * EvReplaced: PendingReplace -> Replaced (leaves 0). Terminal -> no change. Otherwise
+//    kUnexpectedEvent.
+//  * EvReplaceRejected: like EvCancelRejected, for PendingReplace.
+//  * EvExpired: non-terminal -> Expired (leaves 0). Expired -> no change. Other terminal ->
+//    kUnexpectedEvent.
+//  * EvTimeout: PendingNew, PendingCancel, PendingReplace -> UnknownAtBroker
+//    (state_before_pending = the pending state). Anything else: no change (a late timer).
+//  * EvStatus: broker cum_qty > quantity -> kOverFill. A larger broker cum_qty than ours is
+//    adopted (missed fills; notional = cum * avg). Broker state adopted when ours is
+//    PendingNew or UnknownAtBroker, or when the broker's is terminal and ours is not;
+//    otherwise no state change. Never moves cum_qty down.
+//  * Every state change, and every applied fill, appends one history Transition.
+//  * leaves_qty = quantity - cum_qty while non-terminal, 0 when terminal.
+#pragma once
+
+#include <string>
+
+#include <tl/expected.hpp>
+
+#include "gateway/core/order.h"
+
+namespace brokergw::core {
+
+enum class RefusalReason {
+  kOverFill,         // broker anomaly: a fill beyond the order quantity
+  kInvalidFill,      // broker anomaly: non-positive quantity or negative price
+  kUnexpectedEvent,  // broker anomaly: event makes no sense in this state
+  kNotCancelable,    // client: order is terminal
+  kCancelInFlight,   // client: a cancel or replace is already pending
+  kNotReplaceable,   // client: order not in a replaceable state
+};
+std::string_view to_string(RefusalReason r);
+// True for refusals caused by broker input (flag them for an operator); false for client ones.
+bool is_broker_anomaly(RefusalReason r);
+
+struct Refusal {
+  RefusalReason reason;
+  std::string detail;  // human-readable, names the state and the event
+};
+
+struct ApplyResult {
+  Order order;
+  bool state_changed = false;
+  std::string anomaly;  // non-empty when applied but worth an operator's attention
+};
+
+tl::expected<ApplyResult, Refusal> apply(const Order& order, const OrderEvent& event,
+                                         TimestampUs now_us);
+
+// Aborts the process (after printing the order) if an invariant is broken. Stays on in
+// release builds: a corrupt order must stop the gateway, not reach a ledger.
+void check_invariants(const Order& order);
+
+OrderState live_state(const Order& order);
+
+}  // namespace brokergw::core

@@ -1,0 +1,164 @@
+// The durable store: typed tables behind a narrow interface. The gateway sees only this
+// header; LMDB stays inside store/lmdb_store.cpp.
+//
+// Tables (one LMDB database each):
+//   orders        client_order_id            -> {version, order}
+//   broker_ids    broker '\0' broker_order_id -> client_order_id
+//   cancels       client_cancel_id            -> CancelRecord
+//   exec_seen     broker '\0' exec_id          -> (empty)   broker execution de-duplication
+//
+// Threads: submit() may be called from any thread. Write functions run on the store's single
+// committer thread, each in its own nested transaction inside one group commit; `done`
+// callbacks run on the committer thread after the group's synced commit, so they must be
+// short (hand work to another thread). read() runs in the caller's thread on a read snapshot.
+//
+// Invariant: no `done` callback reports success before the data is on disk (fsync'd).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "gateway/core/order.h"
+
+namespace brokergw::store {
+
+enum class StoreErrc {
+  kNotFound,
+  kAlreadyExists,
+  kVersionConflict,  // compare-and-set lost: someone else updated the order first
+  kMapFull,          // the LMDB map is full: an operator must grow store.map_size_mb
+  kIo,               // disk error (EIO, ENOSPC, ...)
+  kCorrupt,          // a record failed to decode
+  kShuttingDown,
+  kAborted,          // the write function itself returned an error (see detail)
+};
+std::string_view to_string(StoreErrc c);
+
+struct StoreError {
+  StoreErrc code;
+  std::string detail;
+  // Worth retrying the same write later (conflicts, full disk once space is freed).
+  bool retriable() const { return code == StoreErrc::kVersionConflict || code == StoreErrc::kIo; }
+};
+
+template <class T>
+using Result = tl::expected<T, StoreError>;
+using Status = Result<void>;
+
+inline tl::unexpected<StoreError> store_error(StoreErrc code, std::string detail = {}) {
+  return tl::unexpected(StoreError{code, std::move(detail)});
+}
+
+struct VersionedOrder {
+  core::Order order;
+  std::uint64_t version = 0;  // 1 on insert, +1 on every update
+};
+
+struct CancelRecord {
+  std::string client_cancel_id;
+  std::string client_order_id;
+  core::TimestampUs created_us = 0;
+};
+
+struct OrderFilter {
+  std::optional<std::string> account;
+  std::optional<std::string> broker;
+  std::optional<std::string> symbol;
+  std::optional<core::OrderState> state;
+};
+
+class ReadTxn {
+ public:
+  virtual ~ReadTxn() = default;
+  virtual Result<VersionedOrder> get_order(std::string_view client_order_id) = 0;
+  virtual Result<std::string> find_by_broker_order_id(std::string_view broker,
+                                                      std::string_view broker_order_id) = 0;
+  virtual Result<CancelRecord> get_cancel(std::string_view client_cancel_id) = 0;
+  virtual Result<bool> exec_seen(std::string_view broker, std::string_view exec_id) = 0;
+  // Orders in client_order_id order, strictly after `after` (empty: from the start), at most
+  // `limit` matching ones.
+  virtual Result<std::vector<VersionedOrder>> list_orders(const OrderFilter& filter,
+                                                          std::string_view after,
+                                                          std::size_t limit) = 0;
+  // Visits every order; stops early when fn returns false.
+  virtual Status for_each_order(const std::function<bool(const VersionedOrder&)>& fn) = 0;
+};
+
+class WriteTxn : public ReadTxn {
+ public:
+  // Inserts with version 1; kAlreadyExists if the client_order_id is taken.
+  virtual Status insert_order(const core::Order& order) = 0;
+  // Compare-and-set: succeeds only if the stored version equals expected_version; returns
+  // the new version.
+  virtual Result<std::uint64_t> update_order(const core::Order& order,
+                                             std::uint64_t expected_version) = 0;
+  virtual Status put_broker_order_id(std::string_view broker, std::string_view broker_order_id,
+                                     std::string_view client_order_id) = 0;
+  // kAlreadyExists if the cancel id is taken.
+  virtual Status insert_cancel(const CancelRecord& record) = 0;
+  // kAlreadyExists if already seen.
+  virtual Status mark_exec_seen(std::string_view broker, std::string_view exec_id) = 0;
+};
+
+struct StoreStats {
+  std::uint64_t commits = 0;       // synced group commits
+  std::uint64_t writes = 0;        // write functions run
+  std::uint64_t failed_commits = 0;
+  std::uint64_t max_batch = 0;
+};
+
+class Store {
+ public:
+  using WriteFn = std::function<Status(WriteTxn&)>;
+  using DoneFn = std::function<void(Status)>;
+
+  virtual ~Store() = default;
+
+  // Queues fn for the next group commit. `done` gets fn's own error if fn failed (its writes
+  // are rolled back, the rest of the group is not affected), the commit's error if the
+  // commit failed, or success once the group is durable.
+  virtual void submit(WriteFn fn, DoneFn done) = 0;
+  virtual Status read(const std::function<Status(ReadTxn&)>& fn) = 0;
+  virtual StoreStats stats() const = 0;
+  // Drains queued writes, then stops the committer. Later submits get kShuttingDown.
+  virtual void close() = 0;
+
+  // Synchronous helper: runs fn in the next group commit and waits until it is durable.
+  // fn fills `out` through the captured reference; it is returned only on success.
+  template <class T, class F>
+  Result<T> write_and_wait(F&& fn) {
+    auto out = std::make_shared<std::optional<T>>();
+    std::promise<Status> promise;
+    auto future = promise.get_future();
+    submit([out, f = std::forward<F>(fn)](WriteTxn& txn) -> Status { return f(txn, *out); },
+           [&promise](Status s) { promise.set_value(std::move(s)); });
+    Status s = future.get();
+    if (!s) return tl::unexpected(s.error());
+    return std::move(**out);
+  }
+  Status write_and_wait(WriteFn fn) {
+    std::promise<Status> promise;
+    auto future = promise.get_future();
+    submit(std::move(fn), [&promise](Status s) { promise.set_value(std::move(s)); });
+    return future.get();
+  }
+};
+
+struct LmdbOptions {
+  std::string directory;                  // created if missing (mode 0700)
+  std::uint64_t map_size_bytes = 1ull << 30;
+  std::size_t max_batch = 512;            // write functions per group commit
+};
+
+// Opens (creating if needed) the LMDB environment; errors name the path and the reason.
+Result<std::unique_ptr<Store>> open_lmdb_store(const LmdbOptions& options);
+
+}  // namespace brokergw::store
