@@ -36,8 +36,12 @@ class Decimal {
   constexpr bool is_positive() const { return mantissa_ > 0; }
 
   friend constexpr auto operator<=>(Decimal, Decimal) = default;
-  friend constexpr Decimal operator+(Decimal a, Decimal b) { return Decimal(a.mantissa_ + b.mantissa_); }
-  friend constexpr Decimal operator-(Decimal a, Decimal b) { return Decimal(a.mantissa_ - b.mantissa_); }
+  friend constexpr Decimal operator+(Decimal a, Decimal b) {
+    return Decimal(a.mantissa_ + b.mantissa_);
+  }
+  friend constexpr Decimal operator-(Decimal a, Decimal b) {
+    return Decimal(a.mantissa_ - b.mantissa_);
+  }
 
  private:
   constexpr explicit Decimal(std::int64_t m) : mantissa_(m) {}
@@ -57,9 +61,12 @@ struct Price {
 // Notional = sum of qty * price, kept exactly in 128 bits at scale 2*kScale.
 using Notional = __int128;
 Notional notional_of(Qty qty, Price px);
-// Volume-weighted average price of `notional` over `qty`, rounded half-up to kScale digits.
-// Returns zero for a zero quantity.
+// Volume-weighted average price of `notional` over `qty`, rounded half-up (halves away from
+// zero) to kScale digits. Returns zero for a zero quantity. Aborts if the result cannot be a
+// Price, which no notional built from fills of `qty` can cause.
 Price average_price(Notional notional, Qty qty);
+// The raw 128-bit value (scale 2*kScale) as a decimal integer, e.g. "187250000000000000000";
+// from_string accepts exactly that form (optional '-', digits) and refuses overflow.
 std::string notional_to_string(Notional n);
 std::optional<Notional> notional_from_string(std::string_view text);
 

@@ -25,17 +25,17 @@ enum class OrderType { kMarket, kLimit };
 enum class TimeInForce { kDay, kGtc, kIoc, kFok };
 
 enum class OrderState {
-  kPendingNew,      // stored, not yet acknowledged by the broker
-  kNew,             // acknowledged, nothing filled
+  kPendingNew,  // stored, not yet acknowledged by the broker
+  kNew,         // acknowledged, nothing filled
   kPartiallyFilled,
-  kFilled,          // terminal
-  kPendingCancel,   // cancel sent, no answer yet
-  kCanceled,        // terminal
-  kPendingReplace,  // replace sent, no answer yet
-  kReplaced,        // terminal for this ClOrdID (the replacement lives under its own id)
-  kRejected,        // terminal
-  kExpired,         // terminal
-  kUnknownAtBroker, // a request timed out; the broker may or may not have acted on it
+  kFilled,           // terminal
+  kPendingCancel,    // cancel sent, no answer yet
+  kCanceled,         // terminal
+  kPendingReplace,   // replace sent, no answer yet
+  kReplaced,         // terminal for this ClOrdID (the replacement lives under its own id)
+  kRejected,         // terminal
+  kExpired,          // terminal
+  kUnknownAtBroker,  // a request timed out; the broker may or may not have acted on it
 };
 inline constexpr int kOrderStateCount = 11;
 
@@ -71,6 +71,8 @@ struct Transition {
   TimestampUs at_us = 0;
   OrderState state = OrderState::kPendingNew;
   std::string reason;  // short machine-friendly cause: "ack", "fill", "reject: <text>", ...
+
+  friend bool operator==(const Transition&, const Transition&) = default;
 };
 
 struct Order {
@@ -89,7 +91,10 @@ struct Order {
   bool acknowledged = false;        // the broker has shown it knows the order
   TimestampUs created_us = 0;
   TimestampUs updated_us = 0;
-  std::vector<Transition> history;
+  std::vector<Transition> history;  // first entry and the most recent ones, bounded by apply()
+
+  // Field-by-field; used by tests and by store round-trip checks.
+  friend bool operator==(const Order&, const Order&) = default;
 };
 
 // Builds the pending-new order for an accepted request.

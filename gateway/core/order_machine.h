@@ -10,7 +10,8 @@
 //    PendingNew -> New; UnknownAtBroker -> live_state; pending states keep their state but
 //    their state_before_pending becomes live_state; anything else: no state change (stale).
 //  * EvFill: last_qty > 0 and last_px >= 0 else kInvalidFill; cum + last_qty > quantity ->
-//    kOverFill (nothing applied). Otherwise cum/notional/avg/leaves updated, acknowledged.
+//    kOverFill (nothing applied). Otherwise cum/notional/avg/leaves updated, acknowledged,
+//    broker_order_id recorded when we have none yet (a fill can overtake the ack).
 //    PendingNew, New, PartiallyFilled, UnknownAtBroker -> live_state. PendingCancel and
 //    PendingReplace -> Filled when complete, else unchanged with state_before_pending =
 //    PartiallyFilled. Terminal states other than Filled: quantities applied (fills are the
@@ -25,7 +26,8 @@
 //    -> kUnexpectedEvent.
 //  * EvCancelRejected: PendingCancel -> back to state_before_pending (re-derived with
 //    live_state when it was live). Terminal -> no change (the classic "too late to cancel").
-//    Otherwise kUnexpectedEvent.
+//    Otherwise kUnexpectedEvent. Returning to UnknownAtBroker (the cancel was requested while
+//    unknown) sets its state_before_pending to live_state, the best we still know.
 //  * EvReplaceRequested: New, PartiallyFilled -> PendingReplace. Otherwise kNotReplaceable.
 //  * EvReplaced: PendingReplace -> Replaced (leaves 0). Terminal -> no change. Otherwise
 //    kUnexpectedEvent.
@@ -34,14 +36,25 @@
 //    kUnexpectedEvent.
 //  * EvTimeout: PendingNew, PendingCancel, PendingReplace -> UnknownAtBroker
 //    (state_before_pending = the pending state). Anything else: no change (a late timer).
-//  * EvStatus: broker cum_qty > quantity -> kOverFill. A larger broker cum_qty than ours is
-//    adopted (missed fills; notional = cum * avg). Broker state adopted when ours is
+//  * EvStatus: broker cum_qty > quantity -> kOverFill; negative cum_qty or avg_price, or
+//    broker_state Filled with cum_qty != quantity -> kInvalidFill; broker_state
+//    UnknownAtBroker -> kUnexpectedEvent (a status answer cannot be "unknown"). Otherwise
+//    acknowledged, broker_order_id recorded when we have none. A larger broker cum_qty than
+//    ours is adopted (missed fills; notional = cum * avg). Broker state adopted when ours is
 //    PendingNew or UnknownAtBroker, or when the broker's is terminal and ours is not;
-//    otherwise no state change. Never moves cum_qty down.
-//  * Every state change, and every applied fill, appends one history Transition.
+//    an adopted PendingNew/New/PartiallyFilled becomes live_state (PendingNew stays when
+//    cum is 0) and an adopted pending state records live_state as state_before_pending (or
+//    becomes Filled when complete), so our own fills never move the order back. Otherwise
+//    no state change from the broker's state, but adopted missed fills move the state exactly
+//    as an EvFill would. Never moves cum_qty down.
+//  * Every state change, and every applied fill, appends one history Transition (one per
+//    event). History keeps its first entry and the most recent ones, kMaxHistory in all.
 //  * leaves_qty = quantity - cum_qty while non-terminal, 0 when terminal.
+//  * updated_us = now_us when the event changed the order; a no-op returns it identical.
+//  * A refusal changes nothing: the caller keeps its order.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include <tl/expected.hpp>
@@ -67,6 +80,8 @@ struct Refusal {
   std::string detail;  // human-readable, names the state and the event
 };
 
+inline constexpr std::size_t kMaxHistory = 256;
+
 struct ApplyResult {
   Order order;
   bool state_changed = false;
@@ -76,8 +91,10 @@ struct ApplyResult {
 tl::expected<ApplyResult, Refusal> apply(const Order& order, const OrderEvent& event,
                                          TimestampUs now_us);
 
-// Aborts the process (after printing the order) if an invariant is broken. Stays on in
-// release builds: a corrupt order must stop the gateway, not reach a ledger.
+// Aborts the process (after printing the order) if an invariant is broken: those of order.h,
+// plus cum_qty >= 0, Filled implies cum_qty == quantity, cum_notional >= 0, avg_price ==
+// average_price(cum_notional, cum_qty) and history.size() <= kMaxHistory. Stays on in release
+// builds: a corrupt order must stop the gateway, not reach a ledger.
 void check_invariants(const Order& order);
 
 OrderState live_state(const Order& order);

@@ -1,0 +1,268 @@
+// The FIX adapter: a QuickFIX initiator for one broker session.
+//
+// Threads: QuickFIX's initiator thread runs every Application callback (onLogon, fromApp...)
+// and calls the listener from there; send_* run on the gateway's dispatcher thread for this
+// broker. sent_by_seq_ is the only state both touch, under sent_mu_.
+#include "adapters/fix/fix_adapter.h"
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include <quickfix/Application.h>
+#include <quickfix/DataDictionary.h>
+#include <quickfix/FileStore.h>
+#include <quickfix/Session.h>
+#include <quickfix/SessionSettings.h>
+#include <quickfix/SocketInitiator.h>
+#include <spdlog/spdlog.h>
+
+#include "adapters/fix/fix_mapping.h"
+#include "adapters/fix/masking_store.h"
+#include "adapters/fix/spdlog_fix_log.h"
+
+namespace brokergw::adapters::fix {
+namespace {
+
+// What we sent under one sequence number, to interpret a Reject (3) or BMR (j) that refers to
+// it. Bounded: only recent messages can be rejected.
+struct SentRef {
+  std::string cl_ord_id;
+  std::string msg_type;
+};
+constexpr std::size_t kMaxSentRefs = 100000;
+
+tl::expected<std::string, std::string> read_secret_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return tl::unexpected("cannot read password_file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  if (s.empty()) return tl::unexpected("password_file " + path + " is empty");
+  return s;
+}
+
+class FixAdapter final : public BrokerAdapter, public FIX::Application {
+ public:
+  FixAdapter(config::BrokerConfig cfg, std::string password, std::string store_dir)
+      : cfg_(std::move(cfg)),
+        password_(std::move(password)),
+        session_id_(cfg_.fix_version, cfg_.sender_comp_id, cfg_.target_comp_id),
+        file_store_factory_(store_dir),
+        store_factory_(file_store_factory_) {
+    FIX::Dictionary defaults;
+    defaults.setString("ConnectionType", "initiator");
+    // Always-on session: StartTime == EndTime means no daily session boundary (and so no
+    // implicit sequence reset); resets are an explicit, documented operator action.
+    defaults.setString("StartTime", "00:00:00");
+    defaults.setString("EndTime", "00:00:00");
+    defaults.setInt("HeartBtInt", static_cast<int>(cfg_.heartbeat_interval_s));
+    defaults.setInt("ReconnectInterval", static_cast<int>(cfg_.reconnect_interval_s));
+    defaults.setString("UseDataDictionary", "Y");
+    defaults.setString("DataDictionary", cfg_.data_dictionary);
+    defaults.setString("FileStorePath", store_dir);
+    defaults.setString("ResetOnLogon", "N");
+    defaults.setString("ResetOnLogout", "N");
+    defaults.setString("ResetOnDisconnect", "N");
+    defaults.setString("PersistMessages", "Y");
+    defaults.setString("SocketNodelay", "Y");
+    defaults.setString("SocketConnectHost", cfg_.host);
+    defaults.setInt("SocketConnectPort", cfg_.port);
+    settings_.set(defaults);
+    settings_.set(session_id_, FIX::Dictionary());
+  }
+
+  ~FixAdapter() override { stop(); }
+
+  const std::string& broker() const override { return cfg_.name; }
+
+  void start(AdapterListener& listener) override {
+    listener_ = &listener;
+    initiator_ = std::make_unique<FIX::SocketInitiator>(*this, store_factory_, settings_,
+                                                        log_factory_);
+    initiator_->start();
+    spdlog::info("broker {}: FIX initiator started towards {}:{} as {}", cfg_.name, cfg_.host,
+                 cfg_.port, session_id_.toString());
+  }
+
+  void stop() override {
+    if (initiator_) {
+      initiator_->stop();
+      initiator_.reset();
+      spdlog::info("broker {}: FIX initiator stopped", cfg_.name);
+    }
+  }
+
+  bool logged_on() const override { return logged_on_.load(); }
+
+  SendResult send_new_order(const core::Order& order) override {
+    FIX::Message msg = build_new_order_single(order);
+    return send(msg, "NewOrderSingle " + order.request.client_order_id);
+  }
+
+  SendResult send_cancel(const core::Order& order, std::string_view cancel_id) override {
+    FIX::Message msg = build_cancel_request(order, cancel_id);
+    return send(msg, "OrderCancelRequest " + std::string(cancel_id));
+  }
+
+  // ---- FIX::Application -----------------------------------------------------------------
+
+  void onCreate(const FIX::SessionID&) override {}
+
+  void onLogon(const FIX::SessionID&) override {
+    logged_on_ = true;
+    spdlog::info("broker {}: logged on", cfg_.name);
+    if (listener_) listener_->on_session_state(cfg_.name, true, "logon");
+  }
+
+  void onLogout(const FIX::SessionID&) override {
+    logged_on_ = false;
+    spdlog::warn("broker {}: logged out", cfg_.name);
+    if (listener_) listener_->on_session_state(cfg_.name, false, "logout");
+  }
+
+  void toAdmin(FIX::Message& msg, const FIX::SessionID&) override {
+    if (msg.getHeader().getField(FIX::FIELD::MsgType) == FIX::MsgType_Logon) {
+      if (!cfg_.username.empty()) msg.setField(FIX::FIELD::Username, cfg_.username);
+      if (!password_.empty()) msg.setField(FIX::FIELD::Password, password_);
+    }
+  }
+
+  void toApp(FIX::Message& msg, const FIX::SessionID&) throw(FIX::DoNotSend) override {
+    // A session-level resend of an application message would replay a possibly stale order
+    // behind the gateway's back. The order core decides what is resent (same ClOrdID,
+    // PossResend); the session gap-fills instead.
+    if (msg.getHeader().isSetField(FIX::FIELD::PossDupFlag) &&
+        msg.getHeader().getField(FIX::FIELD::PossDupFlag) == "Y") {
+      throw FIX::DoNotSend();
+    }
+    const std::string& seq = msg.getHeader().getField(FIX::FIELD::MsgSeqNum);
+    SentRef ref{msg.isSetField(FIX::FIELD::ClOrdID) ? msg.getField(FIX::FIELD::ClOrdID) : "",
+                msg.getHeader().getField(FIX::FIELD::MsgType)};
+    std::lock_guard lock(sent_mu_);
+    sent_by_seq_[std::stoi(seq)] = std::move(ref);
+    while (sent_by_seq_.size() > kMaxSentRefs) sent_by_seq_.erase(sent_by_seq_.begin());
+  }
+
+  void fromAdmin(const FIX::Message& msg, const FIX::SessionID&) throw(
+      FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
+      FIX::RejectLogon) override {
+    if (msg.getHeader().getField(FIX::FIELD::MsgType) == FIX::MsgType_Reject) {
+      SentRef ref = sent_ref(msg);
+      deliver(parse_session_reject(msg, cfg_.name, ref.cl_ord_id, ref.msg_type), msg);
+    }
+  }
+
+  void fromApp(const FIX::Message& msg, const FIX::SessionID&) throw(
+      FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
+      FIX::UnsupportedMessageType) override {
+    const std::string& type = msg.getHeader().getField(FIX::FIELD::MsgType);
+    if (type == FIX::MsgType_ExecutionReport) {
+      deliver(parse_execution_report(msg, cfg_.name), msg);
+    } else if (type == FIX::MsgType_OrderCancelReject) {
+      deliver(parse_cancel_reject(msg, cfg_.name), msg);
+    } else if (type == FIX::MsgType_BusinessMessageReject) {
+      SentRef ref = sent_ref(msg);
+      if (msg.isSetField(FIX::FIELD::BusinessRejectRefID)) {
+        ref.cl_ord_id = msg.getField(FIX::FIELD::BusinessRejectRefID);
+      }
+      deliver(parse_business_reject(msg, cfg_.name, ref.cl_ord_id, ref.msg_type), msg);
+    } else {
+      throw FIX::UnsupportedMessageType();
+    }
+  }
+
+ private:
+  SendResult send(FIX::Message& msg, const std::string& what) {
+    if (!logged_on_) return tl::unexpected(SendError{SendErrc::kSessionDown, "not logged on"});
+    try {
+      // false: the session was not logged on after all (the message is stored under a
+      // sequence number and will be gap-filled, never replayed) or the store failed.
+      if (!FIX::Session::sendToTarget(msg, session_id_)) {
+        return tl::unexpected(SendError{SendErrc::kSessionDown, what + " not sent"});
+      }
+    } catch (const FIX::SessionNotFound&) {
+      return tl::unexpected(SendError{SendErrc::kSessionDown, "session not found"});
+    }
+    return {};
+  }
+
+  SentRef sent_ref(const FIX::Message& msg) {
+    if (!msg.isSetField(FIX::FIELD::RefSeqNum)) return {};
+    int seq = 0;
+    try {
+      seq = std::stoi(msg.getField(FIX::FIELD::RefSeqNum));
+    } catch (const std::exception&) {
+      return {};
+    }
+    std::lock_guard lock(sent_mu_);
+    auto it = sent_by_seq_.find(seq);
+    return it == sent_by_seq_.end() ? SentRef{} : it->second;
+  }
+
+  void deliver(ParseResult parsed, const FIX::Message& msg) {
+    if (!parsed) {
+      spdlog::error("broker {}: unusable message ({}): {}", cfg_.name, parsed.error(),
+                    mask_secrets(msg.toString()));
+      throw FIX::IncorrectDataFormat(0, parsed.error());
+    }
+    if (!parsed->has_value()) return;  // informational
+    if (listener_) listener_->on_report(std::move(**parsed));
+  }
+
+  config::BrokerConfig cfg_;
+  std::string password_;  // from password_file; only ever placed in the outgoing Logon
+  FIX::SessionID session_id_;
+  FIX::SessionSettings settings_;
+  FIX::FileStoreFactory file_store_factory_;
+  MaskingStoreFactory store_factory_;
+  SpdlogLogFactory log_factory_;
+  std::unique_ptr<FIX::SocketInitiator> initiator_;
+  AdapterListener* listener_ = nullptr;
+  std::atomic<bool> logged_on_{false};
+  std::mutex sent_mu_;
+  std::map<int, SentRef> sent_by_seq_;
+};
+
+}  // namespace
+
+tl::expected<std::unique_ptr<BrokerAdapter>, std::string> make_fix_adapter(
+    const config::BrokerConfig& broker, const std::string& state_dir) {
+  const std::string who = "broker " + broker.name + ": ";
+  if (broker.fix_version != "FIX.4.4" && broker.fix_version != "FIX.4.2") {
+    return tl::unexpected(who + "fix_version " + broker.fix_version + " is not supported");
+  }
+  try {
+    FIX::DataDictionary dictionary(broker.data_dictionary);
+    if (dictionary.getVersion() != broker.fix_version) {
+      return tl::unexpected(who + "data_dictionary " + broker.data_dictionary + " is for " +
+                            dictionary.getVersion() + ", not " + broker.fix_version);
+    }
+  } catch (const std::exception& e) {
+    return tl::unexpected(who + "data_dictionary " + broker.data_dictionary +
+                          " does not load: " + e.what());
+  }
+  std::string password;
+  if (!broker.password_file.empty()) {
+    auto secret = read_secret_file(broker.password_file);
+    if (!secret) return tl::unexpected(who + secret.error());
+    password = std::move(*secret);
+  }
+  std::filesystem::path dir = std::filesystem::path(state_dir) / "fix" / broker.name;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return tl::unexpected(who + "cannot create " + dir.string() + ": " + ec.message());
+  try {
+    return std::unique_ptr<BrokerAdapter>(
+        new FixAdapter(broker, std::move(password), dir.string()));
+  } catch (const std::exception& e) {
+    return tl::unexpected(who + "invalid FIX session settings: " + e.what());
+  }
+}
+
+}  // namespace brokergw::adapters::fix

@@ -1,0 +1,294 @@
+#include "adapters/fix/fix_mapping.h"
+
+#include <quickfix/FieldNumbers.h>
+#include <quickfix/FieldTypes.h>
+#include <quickfix/Fields.h>
+#include <quickfix/Values.h>
+
+namespace brokergw::adapters::fix {
+namespace {
+
+using core::Decimal;
+
+char side_code(core::Side s) {
+  switch (s) {
+    case core::Side::kBuy: return FIX::Side_BUY;
+    case core::Side::kSell: return FIX::Side_SELL;
+    case core::Side::kSellShort: return FIX::Side_SELL_SHORT;
+  }
+  return FIX::Side_BUY;
+}
+
+char ord_type_code(core::OrderType t) {
+  return t == core::OrderType::kLimit ? FIX::OrdType_LIMIT : FIX::OrdType_MARKET;
+}
+
+char tif_code(core::TimeInForce t) {
+  switch (t) {
+    case core::TimeInForce::kDay: return FIX::TimeInForce_DAY;
+    case core::TimeInForce::kGtc: return FIX::TimeInForce_GOOD_TILL_CANCEL;
+    case core::TimeInForce::kIoc: return FIX::TimeInForce_IMMEDIATE_OR_CANCEL;
+    case core::TimeInForce::kFok: return FIX::TimeInForce_FILL_OR_KILL;
+  }
+  return FIX::TimeInForce_DAY;
+}
+
+void set_common_header(FIX::Message& m, const char* msg_type) {
+  m.getHeader().setField(FIX::MsgType(msg_type));
+}
+
+// Field accessors that never throw and never go through double.
+std::optional<std::string> field(const FIX::FieldMap& m, int tag) {
+  if (!m.isSetField(tag)) return std::nullopt;
+  return m.getField(tag);
+}
+
+tl::expected<std::string, std::string> required(const FIX::FieldMap& m, int tag,
+                                                std::string_view name) {
+  auto v = field(m, tag);
+  if (!v || v->empty()) {
+    return tl::unexpected(std::string(name) + "(" + std::to_string(tag) + ") missing");
+  }
+  return *v;
+}
+
+tl::expected<Decimal, std::string> required_decimal(const FIX::FieldMap& m, int tag,
+                                                    std::string_view name) {
+  auto v = required(m, tag, name);
+  if (!v) return tl::unexpected(v.error());
+  auto d = Decimal::parse(*v);
+  if (!d) {
+    return tl::unexpected(std::string(name) + "(" + std::to_string(tag) + ") is not a decimal: '" +
+                          *v + "'");
+  }
+  return *d;
+}
+
+std::optional<core::OrderState> state_from_ord_status(char s) {
+  switch (s) {
+    case FIX::OrdStatus_NEW: return core::OrderState::kNew;
+    case FIX::OrdStatus_PARTIALLY_FILLED: return core::OrderState::kPartiallyFilled;
+    case FIX::OrdStatus_FILLED: return core::OrderState::kFilled;
+    case FIX::OrdStatus_CANCELED: return core::OrderState::kCanceled;
+    case FIX::OrdStatus_PENDING_CANCEL: return core::OrderState::kPendingCancel;
+    case FIX::OrdStatus_REJECTED: return core::OrderState::kRejected;
+    case FIX::OrdStatus_EXPIRED: return core::OrderState::kExpired;
+    case FIX::OrdStatus_PENDING_NEW: return core::OrderState::kPendingNew;
+    case FIX::OrdStatus_REPLACED: return core::OrderState::kReplaced;
+    case FIX::OrdStatus_PENDING_REPLACE: return core::OrderState::kPendingReplace;
+    default: return std::nullopt;
+  }
+}
+
+std::string reason_text(const FIX::FieldMap& m, int code_tag, std::string_view code_name) {
+  std::string out;
+  if (auto code = field(m, code_tag)) out = std::string(code_name) + "=" + *code;
+  if (auto text = field(m, FIX::FIELD::Text)) {
+    if (!out.empty()) out += ": ";
+    out += *text;
+  }
+  return out.empty() ? std::string("no reason given") : out;
+}
+
+bool flag_set(const FIX::FieldMap& m, int tag) {
+  auto v = field(m, tag);
+  return v && *v == "Y";
+}
+
+BrokerReport base_report(const FIX::Message& msg, const std::string& broker) {
+  BrokerReport r;
+  r.broker = broker;
+  r.possible_duplicate = flag_set(msg.getHeader(), FIX::FIELD::PossDupFlag) ||
+                         flag_set(msg.getHeader(), FIX::FIELD::PossResend);
+  return r;
+}
+
+}  // namespace
+
+FIX::Message build_new_order_single(const core::Order& order) {
+  const auto& req = order.request;
+  FIX::Message m;
+  set_common_header(m, FIX::MsgType_NewOrderSingle);
+  m.setField(FIX::ClOrdID(req.client_order_id));
+  m.setField(FIX::Account(req.account));
+  m.setField(FIX::HandlInst(FIX::HandlInst_AUTOMATED_EXECUTION_ORDER_PRIVATE_NO_BROKER_INTERVENTION));
+  m.setField(FIX::Symbol(req.symbol));
+  m.setField(FIX::Side(side_code(req.side)));
+  m.setField(FIX::TransactTime(FIX::UtcTimeStamp(), 3));
+  // Decimal strings go in as-is: QuickFIX's QtyField(double) would round.
+  m.setField(FIX::FIELD::OrderQty, req.quantity.value.to_string());
+  m.setField(FIX::OrdType(ord_type_code(req.order_type)));
+  if (req.limit_price) m.setField(FIX::FIELD::Price, req.limit_price->value.to_string());
+  m.setField(FIX::TimeInForce(tif_code(req.time_in_force)));
+  return m;
+}
+
+FIX::Message build_cancel_request(const core::Order& order, std::string_view cancel_id) {
+  const auto& req = order.request;
+  FIX::Message m;
+  set_common_header(m, FIX::MsgType_OrderCancelRequest);
+  m.setField(FIX::OrigClOrdID(req.client_order_id));
+  m.setField(FIX::ClOrdID(std::string(cancel_id)));
+  if (!order.broker_order_id.empty()) m.setField(FIX::OrderID(order.broker_order_id));
+  m.setField(FIX::Account(req.account));
+  m.setField(FIX::Symbol(req.symbol));
+  m.setField(FIX::Side(side_code(req.side)));
+  m.setField(FIX::TransactTime(FIX::UtcTimeStamp(), 3));
+  m.setField(FIX::FIELD::OrderQty, req.quantity.value.to_string());
+  return m;
+}
+
+ParseResult parse_execution_report(const FIX::Message& msg, const std::string& broker) {
+  auto exec_type = required(msg, FIX::FIELD::ExecType, "ExecType");
+  if (!exec_type) return tl::unexpected(exec_type.error());
+  auto cl_ord_id = required(msg, FIX::FIELD::ClOrdID, "ClOrdID");
+  if (!cl_ord_id) return tl::unexpected(cl_ord_id.error());
+  auto order_id = required(msg, FIX::FIELD::OrderID, "OrderID");
+  if (!order_id) return tl::unexpected(order_id.error());
+  auto exec_id = required(msg, FIX::FIELD::ExecID, "ExecID");
+  if (!exec_id) return tl::unexpected(exec_id.error());
+
+  BrokerReport r = base_report(msg, broker);
+  r.exec_id = *exec_id;
+  // A report about a cancel or replace carries the request's id in 11 and ours in 41.
+  if (auto orig = field(msg, FIX::FIELD::OrigClOrdID); orig && !orig->empty()) {
+    r.client_order_id = *orig;
+    r.cancel_id = *cl_ord_id;
+  } else {
+    r.client_order_id = *cl_ord_id;
+  }
+
+  if (exec_type->size() != 1) return tl::unexpected("ExecType(150) invalid: '" + *exec_type + "'");
+  const char et = (*exec_type)[0];
+  switch (et) {
+    case FIX::ExecType_NEW:
+      r.event = core::EvAck{*order_id};
+      r.summary = "ack " + *order_id;
+      break;
+    case FIX::ExecType_TRADE:
+    case FIX::ExecType_PARTIAL_FILL:  // FIX 4.2 spellings of a trade
+    case FIX::ExecType_FILL: {
+      auto last_qty = required_decimal(msg, FIX::FIELD::LastQty, "LastQty");
+      if (!last_qty) return tl::unexpected(last_qty.error());
+      auto last_px = required_decimal(msg, FIX::FIELD::LastPx, "LastPx");
+      if (!last_px) return tl::unexpected(last_px.error());
+      r.event = core::EvFill{*exec_id, *order_id, core::Qty{*last_qty}, core::Price{*last_px}};
+      r.summary = "fill " + last_qty->to_string() + "@" + last_px->to_string();
+      break;
+    }
+    case FIX::ExecType_CANCELED:
+      r.event = core::EvCanceled{reason_text(msg, FIX::FIELD::ExecRestatementReason, "reason")};
+      r.summary = "canceled";
+      break;
+    case FIX::ExecType_REJECTED:
+      r.event = core::EvReject{reason_text(msg, FIX::FIELD::OrdRejReason, "OrdRejReason")};
+      r.summary = "rejected";
+      break;
+    case FIX::ExecType_EXPIRED:
+      r.event = core::EvExpired{};
+      r.summary = "expired";
+      break;
+    case FIX::ExecType_REPLACED:
+      r.event = core::EvReplaced{};
+      r.summary = "replaced";
+      break;
+    case FIX::ExecType_ORDER_STATUS: {
+      auto ord_status = required(msg, FIX::FIELD::OrdStatus, "OrdStatus");
+      if (!ord_status) return tl::unexpected(ord_status.error());
+      auto state = ord_status->size() == 1 ? state_from_ord_status((*ord_status)[0]) : std::nullopt;
+      if (!state) return tl::unexpected("OrdStatus(39) unsupported: '" + *ord_status + "'");
+      auto cum = required_decimal(msg, FIX::FIELD::CumQty, "CumQty");
+      if (!cum) return tl::unexpected(cum.error());
+      auto avg = required_decimal(msg, FIX::FIELD::AvgPx, "AvgPx");
+      if (!avg) return tl::unexpected(avg.error());
+      r.event = core::EvStatus{*state, *order_id, core::Qty{*cum}, core::Price{*avg}};
+      r.summary = "status " + *ord_status;
+      break;
+    }
+    default:
+      // PendingNew, PendingCancel, PendingReplace, DoneForDay, Restated...: informational.
+      return std::optional<BrokerReport>{};
+  }
+  return r;
+}
+
+ParseResult parse_cancel_reject(const FIX::Message& msg, const std::string& broker) {
+  auto cl_ord_id = required(msg, FIX::FIELD::ClOrdID, "ClOrdID");
+  if (!cl_ord_id) return tl::unexpected(cl_ord_id.error());
+  auto orig = required(msg, FIX::FIELD::OrigClOrdID, "OrigClOrdID");
+  if (!orig) return tl::unexpected(orig.error());
+  BrokerReport r = base_report(msg, broker);
+  r.client_order_id = *orig;
+  r.cancel_id = *cl_ord_id;
+  std::string reason = reason_text(msg, FIX::FIELD::CxlRejReason, "CxlRejReason");
+  auto response_to = field(msg, FIX::FIELD::CxlRejResponseTo);
+  if (response_to && *response_to == "2") {
+    r.event = core::EvReplaceRejected{reason};
+  } else {
+    r.event = core::EvCancelRejected{reason};
+  }
+  r.summary = "cancel rejected: " + reason;
+  return r;
+}
+
+namespace {
+ParseResult reject_of_our_message(const FIX::Message& msg, const std::string& broker,
+                                  const std::string& cl_ord_id, const std::string& msg_type,
+                                  std::string reason) {
+  if (cl_ord_id.empty()) return std::optional<BrokerReport>{};  // not about an order of ours
+  BrokerReport r = base_report(msg, broker);
+  r.client_order_id = cl_ord_id;
+  if (msg_type == FIX::MsgType_NewOrderSingle) {
+    r.event = core::EvReject{reason};
+  } else if (msg_type == FIX::MsgType_OrderCancelRequest) {
+    r.event = core::EvCancelRejected{reason};
+  } else if (msg_type == FIX::MsgType_OrderCancelReplaceRequest) {
+    r.event = core::EvReplaceRejected{reason};
+  } else {
+    return std::optional<BrokerReport>{};
+  }
+  r.summary = "message " + msg_type + " rejected: " + reason;
+  return r;
+}
+}  // namespace
+
+ParseResult parse_business_reject(const FIX::Message& msg, const std::string& broker,
+                                  const std::string& ref_cl_ord_id,
+                                  const std::string& ref_msg_type) {
+  std::string msg_type = field(msg, FIX::FIELD::RefMsgType).value_or(ref_msg_type);
+  std::string reason = "business reject: " +
+                       reason_text(msg, FIX::FIELD::BusinessRejectReason, "BusinessRejectReason");
+  return reject_of_our_message(msg, broker, ref_cl_ord_id, msg_type, reason);
+}
+
+ParseResult parse_session_reject(const FIX::Message& msg, const std::string& broker,
+                                 const std::string& ref_cl_ord_id, const std::string& ref_msg_type) {
+  std::string reason = "session reject: " +
+                       reason_text(msg, FIX::FIELD::SessionRejectReason, "SessionRejectReason");
+  if (auto tag = field(msg, FIX::FIELD::RefTagID)) reason += " (tag " + *tag + ")";
+  return reject_of_our_message(msg, broker, ref_cl_ord_id, ref_msg_type, reason);
+}
+
+std::string mask_secrets(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  std::size_t pos = 0;
+  while (pos < raw.size()) {
+    std::size_t end = raw.find('\x01', pos);
+    if (end == std::string_view::npos) end = raw.size();
+    std::string_view field_text = raw.substr(pos, end - pos);
+    std::size_t eq = field_text.find('=');
+    std::string_view tag = eq == std::string_view::npos ? field_text : field_text.substr(0, eq);
+    if (eq != std::string_view::npos && (tag == "554" || tag == "925" || tag == "96")) {
+      out.append(tag);
+      out.append("=***");
+    } else {
+      out.append(field_text);
+    }
+    if (end < raw.size()) out.push_back('|');
+    pos = end + 1;
+  }
+  return out;
+}
+
+}  // namespace brokergw::adapters::fix

@@ -1,0 +1,314 @@
+#include "gateway/api/http_api.h"
+
+#include <httplib.h>
+
+#include <charconv>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "gateway/intake/request_json.h"
+
+namespace brokergw::api {
+namespace {
+
+using nlohmann::json;
+
+void reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void reply_error(httplib::Response& res, int status, const std::string& code,
+                 const std::string& message, const std::vector<intake::FieldError>& fields = {}) {
+  reply(res, status, intake::errors_to_json(code, message, fields));
+}
+
+// Constant-time comparison, so response timing does not reveal a token prefix.
+bool same_secret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+void reply_store_error(httplib::Response& res, const store::StoreError& e) {
+  if (e.code == store::StoreErrc::kMapFull || e.code == store::StoreErrc::kIo) {
+    reply_error(res, 507, "store_full", "the gateway cannot store orders right now: " +
+                                            std::string(store::to_string(e.code)));
+  } else {
+    reply_error(res, 503, "store_unavailable",
+                "the gateway's store failed: " + std::string(store::to_string(e.code)));
+  }
+}
+
+}  // namespace
+
+struct HttpApi::Impl {
+  service::OrderService& service;
+  const config::Config& config;
+  std::string token;
+  httplib::Server server;
+  std::thread thread;
+  int bound_port = 0;
+
+  Impl(service::OrderService& s, const config::Config& c, std::string t)
+      : service(s), config(c), token(std::move(t)) {}
+
+  bool authorized(const httplib::Request& req, httplib::Response& res) {
+    if (token.empty()) return true;
+    const std::string header = req.get_header_value("Authorization");
+    constexpr std::string_view kPrefix = "Bearer ";
+    if (header.size() > kPrefix.size() && header.compare(0, kPrefix.size(), kPrefix) == 0 &&
+        same_secret(std::string_view(header).substr(kPrefix.size()), token)) {
+      return true;
+    }
+    reply_error(res, 401, "unauthorized", "missing or wrong bearer token");
+    return false;
+  }
+
+  void routes() {
+    server.Post("/v1/orders", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!authorized(req, res)) return;
+      auto parsed = intake::parse_new_order(
+          req.body, [this](std::string_view b) { return service.broker_known(b); });
+      if (!parsed) {
+        reply_error(res, 400, "invalid_request", "the order has invalid fields; nothing stored",
+                    parsed.error());
+        return;
+      }
+      service::SubmitOutcome out = service.submit(*parsed);
+      switch (out.status) {
+        case service::SubmitStatus::kCreated:
+          reply(res, 201, intake::order_to_json(out.order->order, out.order->version));
+          return;
+        case service::SubmitStatus::kReplayed:
+          res.set_header("Idempotent-Replay", "true");
+          reply(res, 200, intake::order_to_json(out.order->order, out.order->version));
+          return;
+        case service::SubmitStatus::kConflict:
+          reply_error(res, 409, "client_order_id_conflict",
+                      out.detail.empty() ? "client_order_id " + parsed->client_order_id +
+                                               " was already used with a different order; "
+                                               "nothing changed"
+                                         : out.detail);
+          return;
+        case service::SubmitStatus::kBrokerBusy:
+          res.set_header("Retry-After", "1");
+          reply_error(res, 503, "broker_busy", out.detail);
+          return;
+        case service::SubmitStatus::kStoreError:
+          reply_store_error(res, *out.store_error);
+          return;
+        default:
+          reply_error(res, 400, "invalid_request", out.detail);
+          return;
+      }
+    });
+
+    server.Post(R"(/v1/orders/([^/]+)/cancel)",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  if (!authorized(req, res)) return;
+                  const std::string id = req.matches[1];
+                  auto parsed = intake::parse_cancel(req.body);
+                  if (!parsed) {
+                    reply_error(res, 400, "invalid_request",
+                                "the cancel has invalid fields; nothing changed", parsed.error());
+                    return;
+                  }
+                  service::SubmitOutcome out = service.cancel(id, parsed->client_cancel_id);
+                  switch (out.status) {
+                    case service::SubmitStatus::kCreated:
+                      reply(res, 202, intake::order_to_json(out.order->order, out.order->version));
+                      return;
+                    case service::SubmitStatus::kReplayed:
+                      res.set_header("Idempotent-Replay", "true");
+                      reply(res, 200, intake::order_to_json(out.order->order, out.order->version));
+                      return;
+                    case service::SubmitStatus::kConflict:
+                      reply_error(res, 409, "client_cancel_id_conflict", out.detail);
+                      return;
+                    case service::SubmitStatus::kUnknownOrder:
+                      reply_error(res, 404, "order_not_found", "no order " + id);
+                      return;
+                    case service::SubmitStatus::kRefused:
+                      reply_error(res, 409,
+                                  out.refusal->reason == core::RefusalReason::kNotCancelable
+                                      ? "order_not_cancelable"
+                                      : "cancel_in_flight",
+                                  out.refusal->detail);
+                      return;
+                    case service::SubmitStatus::kStoreError:
+                      reply_store_error(res, *out.store_error);
+                      return;
+                    default:
+                      reply_error(res, 500, "internal", "unexpected outcome");
+                      return;
+                  }
+                });
+
+    server.Get(R"(/v1/orders/([^/]+))", [this](const httplib::Request& req,
+                                                httplib::Response& res) {
+      if (!authorized(req, res)) return;
+      const std::string id = req.matches[1];
+      auto found = service.get(id);
+      if (!found) {
+        if (found.error().code == store::StoreErrc::kNotFound) {
+          reply_error(res, 404, "order_not_found", "no order " + id);
+        } else {
+          reply_store_error(res, found.error());
+        }
+        return;
+      }
+      reply(res, 200, intake::order_to_json(found->order, found->version));
+    });
+
+    server.Get("/v1/orders", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!authorized(req, res)) return;
+      store::OrderFilter filter;
+      std::vector<intake::FieldError> errors;
+      if (req.has_param("account")) filter.account = req.get_param_value("account");
+      if (req.has_param("broker")) filter.broker = req.get_param_value("broker");
+      if (req.has_param("symbol")) filter.symbol = req.get_param_value("symbol");
+      if (req.has_param("state")) {
+        filter.state = core::order_state_from_string(req.get_param_value("state"));
+        if (!filter.state) errors.push_back({"state", "unknown order state"});
+      }
+      std::size_t limit = 100;
+      if (req.has_param("limit")) {
+        const std::string v = req.get_param_value("limit");
+        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
+        if (ec != std::errc() || p != v.data() + v.size() || limit < 1 || limit > 1000) {
+          errors.push_back({"limit", "must be an integer between 1 and 1000"});
+        }
+      }
+      if (!errors.empty()) {
+        reply_error(res, 400, "invalid_request", "invalid query parameters", errors);
+        return;
+      }
+      const std::string after = req.has_param("after") ? req.get_param_value("after") : "";
+      auto orders = service.list(filter, after, limit);
+      if (!orders) {
+        reply_store_error(res, orders.error());
+        return;
+      }
+      json body;
+      body["orders"] = json::array();
+      for (const auto& vo : *orders) body["orders"].push_back(intake::order_to_json(vo.order, vo.version));
+      // The cursor for the next page; absent on the last page.
+      if (orders->size() == limit) body["next_after"] = orders->back().order.request.client_order_id;
+      reply(res, 200, body);
+    });
+
+    server.Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) {
+      json body;
+      bool all_up = true;
+      body["brokers"] = json::object();
+      for (const auto& b : service.broker_status()) {
+        body["brokers"][b.name] = {{"logged_on", b.logged_on},
+                                   {"queued", b.queued},
+                                   {"queue_capacity", b.capacity}};
+        all_up = all_up && b.logged_on;
+      }
+      body["status"] = all_up ? "ok" : "degraded";
+      body["instance_id"] = config.instance_id;
+      reply(res, 200, body);
+    });
+
+    server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      const auto& m = service.metrics();
+      std::string out;
+      auto counter = [&out](const char* name, const char* help, std::uint64_t v) {
+        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" +
+               name + " " + std::to_string(v) + "\n";
+      };
+      counter("brokergw_orders_created_total", "Orders stored as pending_new.", m.orders_created);
+      counter("brokergw_orders_replayed_total", "Idempotent replays answered from the store.",
+              m.orders_replayed);
+      counter("brokergw_order_conflicts_total", "Same client_order_id, different order.",
+              m.order_conflicts);
+      counter("brokergw_broker_busy_total", "Orders refused because a broker queue was full.",
+              m.broker_busy);
+      counter("brokergw_cancels_accepted_total", "Cancel requests stored.", m.cancels_accepted);
+      counter("brokergw_messages_sent_total", "Messages handed to broker sessions.",
+              m.messages_sent);
+      counter("brokergw_send_failures_total", "Messages a broker session did not take.",
+              m.send_failures);
+      counter("brokergw_reports_applied_total", "Broker reports applied to orders.",
+              m.reports_applied);
+      counter("brokergw_reports_duplicate_total", "Duplicate broker reports dropped.",
+              m.reports_duplicate);
+      counter("brokergw_reports_unknown_order_total", "Broker reports for unknown orders.",
+              m.reports_unknown_order);
+      counter("brokergw_broker_anomalies_total",
+              "Broker reports refused or flagged (over-fills, impossible transitions).",
+              m.broker_anomalies);
+      out += "# HELP brokergw_broker_logged_on 1 when the broker session is logged on.\n"
+             "# TYPE brokergw_broker_logged_on gauge\n";
+      for (const auto& b : service.broker_status()) {
+        out += "brokergw_broker_logged_on{broker=\"" + b.name + "\"} " +
+               (b.logged_on ? "1" : "0") + "\n";
+      }
+      out += "# HELP brokergw_broker_queue_depth Messages waiting for a broker.\n"
+             "# TYPE brokergw_broker_queue_depth gauge\n";
+      for (const auto& b : service.broker_status()) {
+        out += "brokergw_broker_queue_depth{broker=\"" + b.name + "\"} " +
+               std::to_string(b.queued) + "\n";
+      }
+      res.set_content(out, "text/plain; version=0.0.4");
+    });
+
+    server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      if (res.body.empty()) {
+        reply_error(res, res.status, res.status == 404 ? "not_found" : "http_error",
+                    "HTTP status " + std::to_string(res.status));
+      }
+    });
+    server.set_exception_handler(
+        [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+          std::string what = "unknown";
+          try {
+            if (ep) std::rethrow_exception(ep);
+          } catch (const std::exception& e) {
+            what = e.what();
+          } catch (...) {
+          }
+          spdlog::error("api: {} {} failed: {}", req.method, req.path, what);
+          reply_error(res, 500, "internal", "internal error");
+        });
+  }
+};
+
+HttpApi::HttpApi(service::OrderService& service, const config::Config& config, std::string token)
+    : impl_(std::make_unique<Impl>(service, config, std::move(token))) {}
+
+HttpApi::~HttpApi() { stop(); }
+
+tl::expected<void, std::string> HttpApi::start() {
+  Impl& i = *impl_;
+  const std::size_t threads = i.config.api_threads;
+  i.server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  i.server.set_payload_max_length(i.config.api_max_body_bytes);
+  i.server.set_tcp_nodelay(true);
+  i.routes();
+  if (!i.server.bind_to_port(i.config.api_listen_address, i.config.api_listen_port)) {
+    return tl::unexpected("api: cannot listen on " + i.config.api_listen_address + ":" +
+                          std::to_string(i.config.api_listen_port) +
+                          " (address in use or not local)");
+  }
+  i.bound_port = i.config.api_listen_port;
+  i.thread = std::thread([&i] { i.server.listen_after_bind(); });
+  spdlog::info("api: listening on http://{}:{}/v1", i.config.api_listen_address, i.bound_port);
+  return {};
+}
+
+void HttpApi::stop() {
+  if (!impl_) return;
+  impl_->server.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+int HttpApi::port() const { return impl_->bound_port; }
+
+}  // namespace brokergw::api

@@ -1,0 +1,34 @@
+// The internal order API v1 over HTTP/JSON (docs/PROTOCOL.md). Owns the HTTP server and its
+// thread pool; every request is answered from the order service, which answers once the
+// order is durably stored, never when the broker answers.
+//
+// Threads: start() spawns the listener; handlers run on the server's pool (api.threads).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <tl/expected.hpp>
+
+#include "gateway/config/config.h"
+#include "gateway/service/order_service.h"
+
+namespace brokergw::api {
+
+class HttpApi {
+ public:
+  // token: when non-empty, every /v1 request must carry "Authorization: Bearer <token>".
+  HttpApi(service::OrderService& service, const config::Config& config, std::string token);
+  ~HttpApi();
+
+  // Binds and starts serving; an error names the address and the reason.
+  tl::expected<void, std::string> start();
+  void stop();
+  int port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace brokergw::api

@@ -1,0 +1,10 @@
+# Unit tests of the pure order core (gateway/core): decimals, order domain, state machine
+# (every state x every event, scenarios, and a seeded randomized property test).
+include(GoogleTest)
+add_executable(unit_core
+  ${PROJECT_SOURCE_DIR}/tests/unit/core_decimal_test.cpp
+  ${PROJECT_SOURCE_DIR}/tests/unit/core_order_test.cpp
+  ${PROJECT_SOURCE_DIR}/tests/unit/core_order_machine_test.cpp
+  ${PROJECT_SOURCE_DIR}/tests/unit/core_order_property_test.cpp)
+target_link_libraries(unit_core PRIVATE brokergw_core GTest::gtest_main)
+gtest_discover_tests(unit_core DISCOVERY_TIMEOUT 30)
