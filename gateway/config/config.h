@@ -3,6 +3,10 @@
 // that table (`brokergw --print-config-doc`) and a test checks the two agree.
 //
 // Loaded once at start-up on the main thread; read-only afterwards.
+//
+// Invariants of a loaded Config: every path is absolute (relative ones are resolved against the
+// config file's directory); optional strings are empty when unset; brokers is non-empty and
+// sorted by name; no secret is held, only the paths of the files that hold them.
 #pragma once
 
 #include <cstdint>
@@ -14,31 +18,31 @@
 namespace brokergw::config {
 
 struct BrokerConfig {
-  std::string name;               // the [brokers.<name>] table name; the API's "broker" value
-  std::string type;               // "fix"
-  std::string host;               // loopback only in tests; any host in production
+  std::string name;  // the [brokers.<name>] table name; the API's "broker" value
+  std::string type;  // "fix"
+  std::string host;  // loopback only in tests; any host in production
   std::uint16_t port = 0;
-  std::string fix_version;        // "FIX.4.4"
+  std::string fix_version;  // "FIX.4.4"
   std::string sender_comp_id;
   std::string target_comp_id;
-  std::string data_dictionary;    // path, resolved relative to the config file
+  std::string data_dictionary;  // absolute path of the broker's FIX dialect
   std::uint32_t heartbeat_interval_s = 30;
   std::uint32_t reconnect_interval_s = 5;
-  std::uint32_t queue_capacity = 10000;    // orders waiting to be sent to this broker
-  std::string username;           // optional Logon Username (553)
-  std::string password_file;      // optional file holding the Logon Password (554); never logged
+  std::uint32_t queue_capacity = 10000;  // orders waiting to be sent to this broker
+  std::string username;                  // optional Logon Username (553)
+  std::string password_file;  // optional file holding the Logon Password (554); never logged
 };
 
 struct Config {
-  std::string config_path;        // absolute path of the file loaded
-  std::string instance_id;        // unique per gateway instance
-  std::string state_dir;          // LMDB and FIX session files live here
-  std::string log_level;          // trace, debug, info, warn, error
-  std::string api_listen_address; // must be a literal IP address
+  std::string config_path;         // absolute path of the file loaded; "" from load_config_string
+  std::string instance_id;         // unique per gateway instance
+  std::string state_dir;           // LMDB and FIX session files live here
+  std::string log_level;           // trace, debug, info, warn, error
+  std::string api_listen_address;  // must be a literal IP address
   std::uint16_t api_listen_port = 8080;
   std::uint32_t api_threads = 32;
   std::uint32_t api_max_body_bytes = 65536;
-  std::string api_token_file;     // optional; when set, clients send "Authorization: Bearer <t>"
+  std::string api_token_file;  // optional; when set, clients send "Authorization: Bearer <t>"
   std::uint64_t store_map_size_mb = 1024;
   std::uint32_t store_max_batch = 512;
   std::vector<BrokerConfig> brokers;
@@ -50,7 +54,8 @@ struct ConfigError {
   std::string to_string() const { return key.empty() ? reason : key + ": " + reason; }
 };
 
-// Parses and validates; returns every error found, not only the first.
+// Parses and validates; returns every error found, not only the first. A TOML syntax error is
+// reported alone (key ""). load_config_string resolves relative paths against base_dir.
 tl::expected<Config, std::vector<ConfigError>> load_config_file(const std::string& path);
 tl::expected<Config, std::vector<ConfigError>> load_config_string(const std::string& toml,
                                                                   const std::string& base_dir);
