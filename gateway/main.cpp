@@ -13,9 +13,9 @@
 #include <sstream>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "adapters/fix/fix_adapter.h"
 #include "gateway/api/http_api.h"

@@ -6,6 +6,7 @@
 //   broker_ids    broker '\0' broker_order_id -> client_order_id
 //   cancels       client_cancel_id            -> CancelRecord
 //   exec_seen     broker '\0' exec_id          -> (empty)   broker execution de-duplication
+//   meta          "schema_version"            -> "1"       a store of another version is refused
 //
 // Threads: submit() may be called from any thread. Write functions run on the store's single
 // committer thread, each in its own nested transaction inside one group commit; `done`
@@ -38,7 +39,7 @@ enum class StoreErrc {
   kIo,               // disk error (EIO, ENOSPC, ...)
   kCorrupt,          // a record failed to decode
   kShuttingDown,
-  kAborted,          // the write function itself returned an error (see detail)
+  kAborted,  // the write function itself returned an error (see detail)
 };
 std::string_view to_string(StoreErrc c);
 
@@ -109,8 +110,8 @@ class WriteTxn : public ReadTxn {
 };
 
 struct StoreStats {
-  std::uint64_t commits = 0;       // synced group commits
-  std::uint64_t writes = 0;        // write functions run
+  std::uint64_t commits = 0;  // synced group commits
+  std::uint64_t writes = 0;   // write functions run
   std::uint64_t failed_commits = 0;
   std::uint64_t max_batch = 0;
 };
@@ -136,26 +137,31 @@ class Store {
   template <class T, class F>
   Result<T> write_and_wait(F&& fn) {
     auto out = std::make_shared<std::optional<T>>();
-    std::promise<Status> promise;
-    auto future = promise.get_future();
+    // Shared, not on this stack: the committer may still be inside set_value() when get()
+    // returns here.
+    auto promise = std::make_shared<std::promise<Status>>();
+    auto future = promise->get_future();
     submit([out, f = std::forward<F>(fn)](WriteTxn& txn) -> Status { return f(txn, *out); },
-           [&promise](Status s) { promise.set_value(std::move(s)); });
+           [promise](Status s) { promise->set_value(std::move(s)); });
     Status s = future.get();
     if (!s) return tl::unexpected(s.error());
+    if (!out->has_value()) {
+      return store_error(StoreErrc::kAborted, "write function succeeded without a result");
+    }
     return std::move(**out);
   }
   Status write_and_wait(WriteFn fn) {
-    std::promise<Status> promise;
-    auto future = promise.get_future();
-    submit(std::move(fn), [&promise](Status s) { promise.set_value(std::move(s)); });
+    auto promise = std::make_shared<std::promise<Status>>();
+    auto future = promise->get_future();
+    submit(std::move(fn), [promise](Status s) { promise->set_value(std::move(s)); });
     return future.get();
   }
 };
 
 struct LmdbOptions {
-  std::string directory;                  // created if missing (mode 0700)
+  std::string directory;  // created if missing (mode 0700)
   std::uint64_t map_size_bytes = 1ull << 30;
-  std::size_t max_batch = 512;            // write functions per group commit
+  std::size_t max_batch = 512;  // write functions per group commit
 };
 
 // Opens (creating if needed) the LMDB environment; errors name the path and the reason.

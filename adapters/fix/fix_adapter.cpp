@@ -83,8 +83,8 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
 
   void start(AdapterListener& listener) override {
     listener_ = &listener;
-    initiator_ = std::make_unique<FIX::SocketInitiator>(*this, store_factory_, settings_,
-                                                        log_factory_);
+    initiator_ =
+        std::make_unique<FIX::SocketInitiator>(*this, store_factory_, settings_, log_factory_);
     initiator_->start();
     spdlog::info("broker {}: FIX initiator started towards {}:{} as {}", cfg_.name, cfg_.host,
                  cfg_.port, session_id_.toString());
@@ -149,18 +149,19 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
     while (sent_by_seq_.size() > kMaxSentRefs) sent_by_seq_.erase(sent_by_seq_.begin());
   }
 
-  void fromAdmin(const FIX::Message& msg, const FIX::SessionID&) throw(
-      FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-      FIX::RejectLogon) override {
+  void fromAdmin(const FIX::Message& msg,
+                 const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                              FIX::IncorrectTagValue, FIX::RejectLogon) override {
     if (msg.getHeader().getField(FIX::FIELD::MsgType) == FIX::MsgType_Reject) {
       SentRef ref = sent_ref(msg);
       deliver(parse_session_reject(msg, cfg_.name, ref.cl_ord_id, ref.msg_type), msg);
     }
   }
 
-  void fromApp(const FIX::Message& msg, const FIX::SessionID&) throw(
-      FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-      FIX::UnsupportedMessageType) override {
+  void fromApp(const FIX::Message& msg,
+               const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                            FIX::IncorrectTagValue,
+                                            FIX::UnsupportedMessageType) override {
     const std::string& type = msg.getHeader().getField(FIX::FIELD::MsgType);
     if (type == FIX::MsgType_ExecutionReport) {
       deliver(parse_execution_report(msg, cfg_.name), msg);

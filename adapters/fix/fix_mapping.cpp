@@ -12,9 +12,12 @@ using core::Decimal;
 
 char side_code(core::Side s) {
   switch (s) {
-    case core::Side::kBuy: return FIX::Side_BUY;
-    case core::Side::kSell: return FIX::Side_SELL;
-    case core::Side::kSellShort: return FIX::Side_SELL_SHORT;
+    case core::Side::kBuy:
+      return FIX::Side_BUY;
+    case core::Side::kSell:
+      return FIX::Side_SELL;
+    case core::Side::kSellShort:
+      return FIX::Side_SELL_SHORT;
   }
   return FIX::Side_BUY;
 }
@@ -25,10 +28,14 @@ char ord_type_code(core::OrderType t) {
 
 char tif_code(core::TimeInForce t) {
   switch (t) {
-    case core::TimeInForce::kDay: return FIX::TimeInForce_DAY;
-    case core::TimeInForce::kGtc: return FIX::TimeInForce_GOOD_TILL_CANCEL;
-    case core::TimeInForce::kIoc: return FIX::TimeInForce_IMMEDIATE_OR_CANCEL;
-    case core::TimeInForce::kFok: return FIX::TimeInForce_FILL_OR_KILL;
+    case core::TimeInForce::kDay:
+      return FIX::TimeInForce_DAY;
+    case core::TimeInForce::kGtc:
+      return FIX::TimeInForce_GOOD_TILL_CANCEL;
+    case core::TimeInForce::kIoc:
+      return FIX::TimeInForce_IMMEDIATE_OR_CANCEL;
+    case core::TimeInForce::kFok:
+      return FIX::TimeInForce_FILL_OR_KILL;
   }
   return FIX::TimeInForce_DAY;
 }
@@ -66,17 +73,28 @@ tl::expected<Decimal, std::string> required_decimal(const FIX::FieldMap& m, int 
 
 std::optional<core::OrderState> state_from_ord_status(char s) {
   switch (s) {
-    case FIX::OrdStatus_NEW: return core::OrderState::kNew;
-    case FIX::OrdStatus_PARTIALLY_FILLED: return core::OrderState::kPartiallyFilled;
-    case FIX::OrdStatus_FILLED: return core::OrderState::kFilled;
-    case FIX::OrdStatus_CANCELED: return core::OrderState::kCanceled;
-    case FIX::OrdStatus_PENDING_CANCEL: return core::OrderState::kPendingCancel;
-    case FIX::OrdStatus_REJECTED: return core::OrderState::kRejected;
-    case FIX::OrdStatus_EXPIRED: return core::OrderState::kExpired;
-    case FIX::OrdStatus_PENDING_NEW: return core::OrderState::kPendingNew;
-    case FIX::OrdStatus_REPLACED: return core::OrderState::kReplaced;
-    case FIX::OrdStatus_PENDING_REPLACE: return core::OrderState::kPendingReplace;
-    default: return std::nullopt;
+    case FIX::OrdStatus_NEW:
+      return core::OrderState::kNew;
+    case FIX::OrdStatus_PARTIALLY_FILLED:
+      return core::OrderState::kPartiallyFilled;
+    case FIX::OrdStatus_FILLED:
+      return core::OrderState::kFilled;
+    case FIX::OrdStatus_CANCELED:
+      return core::OrderState::kCanceled;
+    case FIX::OrdStatus_PENDING_CANCEL:
+      return core::OrderState::kPendingCancel;
+    case FIX::OrdStatus_REJECTED:
+      return core::OrderState::kRejected;
+    case FIX::OrdStatus_EXPIRED:
+      return core::OrderState::kExpired;
+    case FIX::OrdStatus_PENDING_NEW:
+      return core::OrderState::kPendingNew;
+    case FIX::OrdStatus_REPLACED:
+      return core::OrderState::kReplaced;
+    case FIX::OrdStatus_PENDING_REPLACE:
+      return core::OrderState::kPendingReplace;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -111,7 +129,8 @@ FIX::Message build_new_order_single(const core::Order& order) {
   set_common_header(m, FIX::MsgType_NewOrderSingle);
   m.setField(FIX::ClOrdID(req.client_order_id));
   m.setField(FIX::Account(req.account));
-  m.setField(FIX::HandlInst(FIX::HandlInst_AUTOMATED_EXECUTION_ORDER_PRIVATE_NO_BROKER_INTERVENTION));
+  m.setField(
+      FIX::HandlInst(FIX::HandlInst_AUTOMATED_EXECUTION_ORDER_PRIVATE_NO_BROKER_INTERVENTION));
   m.setField(FIX::Symbol(req.symbol));
   m.setField(FIX::Side(side_code(req.side)));
   m.setField(FIX::TransactTime(FIX::UtcTimeStamp(), 3));
@@ -177,7 +196,8 @@ ParseResult parse_execution_report(const FIX::Message& msg, const std::string& b
       break;
     }
     case FIX::ExecType_CANCELED:
-      r.event = core::EvCanceled{reason_text(msg, FIX::FIELD::ExecRestatementReason, "reason")};
+      // A requested cancel needs no reason; an unsolicited one (e.g. by the exchange) has one.
+      r.event = core::EvCanceled{field(msg, FIX::FIELD::Text).value_or("")};
       r.summary = "canceled";
       break;
     case FIX::ExecType_REJECTED:
@@ -262,9 +282,10 @@ ParseResult parse_business_reject(const FIX::Message& msg, const std::string& br
 }
 
 ParseResult parse_session_reject(const FIX::Message& msg, const std::string& broker,
-                                 const std::string& ref_cl_ord_id, const std::string& ref_msg_type) {
-  std::string reason = "session reject: " +
-                       reason_text(msg, FIX::FIELD::SessionRejectReason, "SessionRejectReason");
+                                 const std::string& ref_cl_ord_id,
+                                 const std::string& ref_msg_type) {
+  std::string reason =
+      "session reject: " + reason_text(msg, FIX::FIELD::SessionRejectReason, "SessionRejectReason");
   if (auto tag = field(msg, FIX::FIELD::RefTagID)) reason += " (tag " + *tag + ")";
   return reject_of_our_message(msg, broker, ref_cl_ord_id, ref_msg_type, reason);
 }

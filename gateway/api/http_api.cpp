@@ -1,12 +1,13 @@
 #include "gateway/api/http_api.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <charconv>
 #include <thread>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "gateway/intake/request_json.h"
 
@@ -17,7 +18,7 @@ using nlohmann::json;
 
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(intake::to_body(body), "application/json");
 }
 
 void reply_error(httplib::Response& res, int status, const std::string& code,
@@ -35,8 +36,9 @@ bool same_secret(std::string_view a, std::string_view b) {
 
 void reply_store_error(httplib::Response& res, const store::StoreError& e) {
   if (e.code == store::StoreErrc::kMapFull || e.code == store::StoreErrc::kIo) {
-    reply_error(res, 507, "store_full", "the gateway cannot store orders right now: " +
-                                            std::string(store::to_string(e.code)));
+    reply_error(
+        res, 507, "store_full",
+        "the gateway cannot store orders right now: " + std::string(store::to_string(e.code)));
   } else {
     reply_error(res, 503, "store_unavailable",
                 "the gateway's store failed: " + std::string(store::to_string(e.code)));
@@ -148,21 +150,21 @@ struct HttpApi::Impl {
                   }
                 });
 
-    server.Get(R"(/v1/orders/([^/]+))", [this](const httplib::Request& req,
-                                                httplib::Response& res) {
-      if (!authorized(req, res)) return;
-      const std::string id = req.matches[1];
-      auto found = service.get(id);
-      if (!found) {
-        if (found.error().code == store::StoreErrc::kNotFound) {
-          reply_error(res, 404, "order_not_found", "no order " + id);
-        } else {
-          reply_store_error(res, found.error());
-        }
-        return;
-      }
-      reply(res, 200, intake::order_to_json(found->order, found->version));
-    });
+    server.Get(R"(/v1/orders/([^/]+))",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 if (!authorized(req, res)) return;
+                 const std::string id = req.matches[1];
+                 auto found = service.get(id);
+                 if (!found) {
+                   if (found.error().code == store::StoreErrc::kNotFound) {
+                     reply_error(res, 404, "order_not_found", "no order " + id);
+                   } else {
+                     reply_store_error(res, found.error());
+                   }
+                   return;
+                 }
+                 reply(res, 200, intake::order_to_json(found->order, found->version));
+               });
 
     server.Get("/v1/orders", [this](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, res)) return;
@@ -195,9 +197,11 @@ struct HttpApi::Impl {
       }
       json body;
       body["orders"] = json::array();
-      for (const auto& vo : *orders) body["orders"].push_back(intake::order_to_json(vo.order, vo.version));
+      for (const auto& vo : *orders)
+        body["orders"].push_back(intake::order_to_json(vo.order, vo.version));
       // The cursor for the next page; absent on the last page.
-      if (orders->size() == limit) body["next_after"] = orders->back().order.request.client_order_id;
+      if (orders->size() == limit)
+        body["next_after"] = orders->back().order.request.client_order_id;
       reply(res, 200, body);
     });
 
@@ -206,9 +210,8 @@ struct HttpApi::Impl {
       bool all_up = true;
       body["brokers"] = json::object();
       for (const auto& b : service.broker_status()) {
-        body["brokers"][b.name] = {{"logged_on", b.logged_on},
-                                   {"queued", b.queued},
-                                   {"queue_capacity", b.capacity}};
+        body["brokers"][b.name] = {
+            {"logged_on", b.logged_on}, {"queued", b.queued}, {"queue_capacity", b.capacity}};
         all_up = all_up && b.logged_on;
       }
       body["status"] = all_up ? "ok" : "degraded";
@@ -244,14 +247,16 @@ struct HttpApi::Impl {
       counter("brokergw_broker_anomalies_total",
               "Broker reports refused or flagged (over-fills, impossible transitions).",
               m.broker_anomalies);
-      out += "# HELP brokergw_broker_logged_on 1 when the broker session is logged on.\n"
-             "# TYPE brokergw_broker_logged_on gauge\n";
+      out +=
+          "# HELP brokergw_broker_logged_on 1 when the broker session is logged on.\n"
+          "# TYPE brokergw_broker_logged_on gauge\n";
       for (const auto& b : service.broker_status()) {
-        out += "brokergw_broker_logged_on{broker=\"" + b.name + "\"} " +
-               (b.logged_on ? "1" : "0") + "\n";
+        out += "brokergw_broker_logged_on{broker=\"" + b.name + "\"} " + (b.logged_on ? "1" : "0") +
+               "\n";
       }
-      out += "# HELP brokergw_broker_queue_depth Messages waiting for a broker.\n"
-             "# TYPE brokergw_broker_queue_depth gauge\n";
+      out +=
+          "# HELP brokergw_broker_queue_depth Messages waiting for a broker.\n"
+          "# TYPE brokergw_broker_queue_depth gauge\n";
       for (const auto& b : service.broker_status()) {
         out += "brokergw_broker_queue_depth{broker=\"" + b.name + "\"} " +
                std::to_string(b.queued) + "\n";
@@ -291,12 +296,23 @@ tl::expected<void, std::string> HttpApi::start() {
   i.server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   i.server.set_payload_max_length(i.config.api_max_body_bytes);
   i.server.set_tcp_nodelay(true);
+  i.server.set_keep_alive_max_count(1000);
+  // Debian's cpp-httplib is built with a listen backlog of 5, which drops connections under a
+  // burst of clients. Capture the listening socket so its backlog can be raised after bind.
+  // Only SO_REUSEADDR: never SO_REUSEPORT, so a second gateway cannot share the port.
+  int listen_fd = -1;
+  i.server.set_socket_options([&listen_fd](int fd) {
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd = fd;
+  });
   i.routes();
   if (!i.server.bind_to_port(i.config.api_listen_address, i.config.api_listen_port)) {
     return tl::unexpected("api: cannot listen on " + i.config.api_listen_address + ":" +
                           std::to_string(i.config.api_listen_port) +
                           " (address in use or not local)");
   }
+  if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
   i.bound_port = i.config.api_listen_port;
   i.thread = std::thread([&i] { i.server.listen_after_bind(); });
   spdlog::info("api: listening on http://{}:{}/v1", i.config.api_listen_address, i.bound_port);

@@ -143,7 +143,8 @@ OptRefusal on(Draft& d, const EvFill& ev) {
   // Cannot overflow: sum(qty_i) <= quantity < 2^63 and every price < 2^63.
   add_quantities(d, Qty{o.cum_qty.value + ev.last_qty.value},
                  o.cum_notional + notional_of(ev.last_qty, ev.last_px));
-  d.reason = ev.exec_id.empty() ? "fill" : "fill: " + ev.exec_id;
+  d.reason = "fill " + ev.last_qty.value.to_string() + "@" + ev.last_px.value.to_string();
+  if (!ev.exec_id.empty()) d.reason += " exec " + ev.exec_id;
   state_after_fill(d);
   return std::nullopt;
 }

@@ -24,13 +24,20 @@ core::TimestampUs system_now_us() {
 
 std::string_view to_string(SubmitStatus s) {
   switch (s) {
-    case SubmitStatus::kCreated: return "created";
-    case SubmitStatus::kReplayed: return "replayed";
-    case SubmitStatus::kConflict: return "conflict";
-    case SubmitStatus::kBrokerBusy: return "broker_busy";
-    case SubmitStatus::kUnknownOrder: return "unknown_order";
-    case SubmitStatus::kRefused: return "refused";
-    case SubmitStatus::kStoreError: return "store_error";
+    case SubmitStatus::kCreated:
+      return "created";
+    case SubmitStatus::kReplayed:
+      return "replayed";
+    case SubmitStatus::kConflict:
+      return "conflict";
+    case SubmitStatus::kBrokerBusy:
+      return "broker_busy";
+    case SubmitStatus::kUnknownOrder:
+      return "unknown_order";
+    case SubmitStatus::kRefused:
+      return "refused";
+    case SubmitStatus::kStoreError:
+      return "store_error";
   }
   return "?";
 }
@@ -112,9 +119,8 @@ class OrderService::Lane {
         std::unique_lock lock(mu_);
         // Wait for work and a logged-on session; re-check periodically because logon is
         // signalled from another thread without this lock.
-        cv_.wait_for(lock, std::chrono::milliseconds(200), [&] {
-          return stopping_ || (!items_.empty() && adapter_->logged_on());
-        });
+        cv_.wait_for(lock, std::chrono::milliseconds(200),
+                     [&] { return stopping_ || (!items_.empty() && adapter_->logged_on()); });
         if (stopping_) return;
         if (items_.empty() || !adapter_->logged_on()) continue;
         while (!items_.empty() && batch.size() < kBatch) {
@@ -224,8 +230,7 @@ class OrderService::Lane {
 
 // ---- OrderService ------------------------------------------------------------------------
 
-OrderService::OrderService(store::Store& store, std::vector<BrokerLaneConfig> brokers,
-                           Clock clock)
+OrderService::OrderService(store::Store& store, std::vector<BrokerLaneConfig> brokers, Clock clock)
     : store_(store), clock_(std::move(clock)) {
   for (auto& b : brokers) {
     std::string name = b.adapter->broker();
@@ -310,8 +315,8 @@ void OrderService::recover() {
       ++unknown;
     }
   }
-  spdlog::info("recovery: {} unfinished orders, {} re-queued, {} marked unknown",
-               unfinished.size(), requeued, unknown);
+  spdlog::info("recovery: {} unfinished orders, {} re-queued, {} marked unknown", unfinished.size(),
+               requeued, unknown);
 }
 
 SubmitOutcome OrderService::submit(const core::NewOrderRequest& request) {
@@ -326,8 +331,8 @@ SubmitOutcome OrderService::submit(const core::NewOrderRequest& request) {
     // Idempotent replays must still answer when the queue is full.
     auto existing = get(request.client_order_id);
     if (existing) {
-      out.status = existing->order.request == request ? SubmitStatus::kReplayed
-                                                      : SubmitStatus::kConflict;
+      out.status =
+          existing->order.request == request ? SubmitStatus::kReplayed : SubmitStatus::kConflict;
       out.order = std::move(*existing);
       return out;
     }
@@ -393,7 +398,7 @@ SubmitOutcome OrderService::cancel(const std::string& client_order_id,
           auto order = txn.get_order(prior->client_order_id);
           if (!order) return tl::unexpected(order.error());
           o.status = prior->client_order_id == client_order_id ? SubmitStatus::kReplayed
-                                                                : SubmitStatus::kConflict;
+                                                               : SubmitStatus::kConflict;
           if (o.status == SubmitStatus::kConflict) {
             o.detail = "client_cancel_id already used for order " + prior->client_order_id;
           }
@@ -545,8 +550,8 @@ void OrderService::on_report(BrokerReport report) {
         if (!applied) {
           o.fate = ReportFate::kRefused;
           o.state = current->order.state;
-          o.note = std::string(core::to_string(applied.error().reason)) + ": " +
-                   applied.error().detail;
+          o.note =
+              std::string(core::to_string(applied.error().reason)) + ": " + applied.error().detail;
           res = std::move(o);
           return mark_seen();
         }
@@ -567,10 +572,11 @@ void OrderService::on_report(BrokerReport report) {
   if (!result) {
     // The transport advances its sequence number when we return; crashing here instead
     // makes the broker resend the report after restart, so nothing is lost.
-    spdlog::critical("broker {}: cannot store report for {} ({}): {} {}; stopping so the "
-                     "broker resends it after restart",
-                     report.broker, report.client_order_id, report.summary,
-                     store::to_string(result.error().code), result.error().detail);
+    spdlog::critical(
+        "broker {}: cannot store report for {} ({}): {} {}; stopping so the "
+        "broker resends it after restart",
+        report.broker, report.client_order_id, report.summary,
+        store::to_string(result.error().code), result.error().detail);
     std::abort();
   }
   const ReportOutcome& o = *result;
@@ -587,8 +593,8 @@ void OrderService::on_report(BrokerReport report) {
       break;
     case ReportFate::kDuplicate:
       metrics_.reports_duplicate++;
-      spdlog::info("broker {}: duplicate report {} for {} dropped", report.broker,
-                   report.exec_id, report.client_order_id);
+      spdlog::info("broker {}: duplicate report {} for {} dropped", report.broker, report.exec_id,
+                   report.client_order_id);
       break;
     case ReportFate::kUnknownOrder:
       metrics_.reports_unknown_order++;
@@ -597,8 +603,8 @@ void OrderService::on_report(BrokerReport report) {
       break;
     case ReportFate::kRefused:
       metrics_.broker_anomalies++;
-      spdlog::error("order {}: report refused, order unchanged in {}: {} ({})",
-                    o.client_order_id, core::to_string(o.state), o.note, report.summary);
+      spdlog::error("order {}: report refused, order unchanged in {}: {} ({})", o.client_order_id,
+                    core::to_string(o.state), o.note, report.summary);
       break;
   }
 }

@@ -95,8 +95,7 @@ class OrderService final : public adapters::AdapterListener {
 
   // adapters::AdapterListener
   void on_report(adapters::BrokerReport report) override;
-  void on_session_state(std::string_view broker, bool logged_on,
-                        std::string_view detail) override;
+  void on_session_state(std::string_view broker, bool logged_on, std::string_view detail) override;
 
  private:
   class Lane;

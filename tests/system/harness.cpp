@@ -224,8 +224,8 @@ HttpResult Stack::get(const std::string& path) {
 
 nlohmann::json Stack::order(const std::string& id, const std::string& symbol,
                             const std::string& qty) {
-  return {{"client_order_id", id}, {"account", "ACC-1"},       {"broker", "sim"},
-          {"symbol", symbol},      {"side", "buy"},            {"quantity", qty},
+  return {{"client_order_id", id}, {"account", "ACC-1"},      {"broker", "sim"},
+          {"symbol", symbol},      {"side", "buy"},           {"quantity", qty},
           {"order_type", "limit"}, {"limit_price", "187.25"}, {"time_in_force", "day"}};
 }
 

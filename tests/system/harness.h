@@ -85,9 +85,9 @@ class Stack {
   ~Stack();
 
   void start_sim();
-  void start_gateway();       // waits until the API answers and the session is logged on
-  void stop_gateway();        // SIGTERM, expects a clean exit
-  void kill_gateway();        // SIGKILL
+  void start_gateway();  // waits until the API answers and the session is logged on
+  void stop_gateway();   // SIGTERM, expects a clean exit
+  void kill_gateway();   // SIGKILL
   void stop_sim();
 
   HttpResult post(const std::string& path, const nlohmann::json& body);

@@ -130,9 +130,12 @@ TEST(OrderPath, shouldStoreOneOrderAndSendOneNewOrderSingleFor100ConcurrentIdent
   for (int i = 0; i < 100; ++i) {
     threads.emplace_back([&] {
       HttpResult r = stack.post("/v1/orders", Stack::order("same-1", "AAPL", "100"));
-      if (r.status == 201) created++;
-      else if (r.status == 200) replayed++;
-      else other++;
+      if (r.status == 201)
+        created++;
+      else if (r.status == 200)
+        replayed++;
+      else
+        other++;
     });
   }
   for (auto& t : threads) t.join();

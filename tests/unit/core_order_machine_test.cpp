@@ -304,7 +304,8 @@ TEST(OrderScenario, AckPartialFillsFilledWithExactAveragePrice) {
   EXPECT_EQ(o.avg_price, px("100.2"));
   EXPECT_EQ(o.updated_us, kT0 + 5);
   EXPECT_EQ(reasons(o),
-            (std::vector<std::string>{"created", "ack", "fill: E1", "fill: E2", "fill: E3"}));
+            (std::vector<std::string>{"created", "ack", "fill 30@100.1 exec E1",
+                                      "fill 50@100.2 exec E2", "fill 20@100.35 exec E3"}));
 }
 
 TEST(OrderScenario, AveragePriceRoundsHalfUp) {
@@ -452,7 +453,8 @@ TEST(OrderScenario, FillAfterCanceledIsAppliedWithAnomaly) {
   EXPECT_EQ(r->order.cum_qty, q("15"));
   EXPECT_EQ(r->order.leaves_qty, q("0"));
   EXPECT_EQ(r->order.avg_price, px("10.66666667"));
-  EXPECT_EQ(r->order.history.back(), (Transition{kNow, OrderState::kCanceled, "fill: E-late"}));
+  EXPECT_EQ(r->order.history.back(),
+            (Transition{kNow, OrderState::kCanceled, "fill 5@12 exec E-late"}));
   // Fills are still bounded by the order quantity after a cancel.
   EXPECT_EQ(apply(r->order, trade("86", "1"), kNow).error().reason, RefusalReason::kOverFill);
 }
@@ -619,11 +621,11 @@ TEST(OrderHistory, BoundedKeepingFirstAndMostRecent) {
   }
   ASSERT_EQ(o.history.size(), kMaxHistory);
   EXPECT_EQ(o.history.front(), (Transition{kT0, OrderState::kPendingNew, "created"}));
-  EXPECT_EQ(o.history.back().reason, "fill: E399");
+  EXPECT_EQ(o.history.back().reason, "fill 1@2 exec E399");
   // The rest are the most recent fills, in order.
   for (std::size_t i = 1; i < o.history.size(); ++i) {
     const int fill_index = kFills - static_cast<int>(kMaxHistory - i);
-    ASSERT_EQ(o.history[i].reason, "fill: E" + std::to_string(fill_index)) << i;
+    ASSERT_EQ(o.history[i].reason, "fill 1@2 exec E" + std::to_string(fill_index)) << i;
     ASSERT_EQ(o.history[i].at_us, kT0 + 10 + fill_index);
   }
   EXPECT_EQ(o.cum_qty, q("400"));

@@ -23,7 +23,8 @@ std::string golden(const std::string& name) {
 }
 
 std::string with_soh(std::string s) {
-  for (char& c : s) if (c == '|') c = '\x01';
+  for (char& c : s)
+    if (c == '|') c = '\x01';
   return s;
 }
 
@@ -198,7 +199,9 @@ TEST(FixSecrets, storedLogonHasNoPasswordAndStaysValid) {
   logon.setField(554, "s3cr3t");
   std::string stored = strip_secrets_for_storage(logon.toString());
   EXPECT_EQ(stored.find("s3cr3t"), std::string::npos);
-  EXPECT_EQ(stored.find("\x01" "554="), std::string::npos);
+  EXPECT_EQ(stored.find("\x01"
+                        "554="),
+            std::string::npos);
   FIX::Message reparsed(stored, true);  // length and checksum still valid
   EXPECT_EQ(reparsed.getField(553), "alice");
   std::string plain = with_soh("8=FIX.4.4|9=5|35=0|10=163|");

@@ -1,0 +1,300 @@
+#include "sim/config.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <utility>
+
+#include <toml++/toml.h>
+
+namespace brokergw::sim {
+namespace {
+
+// Internal only: thrown by the readers below, caught in parse_config and returned as a value.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+constexpr std::array kTopLevelKeys{
+    "listen_address",
+    "port",
+    "sender_comp_id",
+    "target_comp_id",
+    "data_dictionary",
+    "state_dir",
+    "journal_file",
+    "log_file",
+    "log_level",
+    "reset_on_logon",
+    "logon_username",
+    "logon_password",
+    "max_orders",
+    "max_inbound_queue",
+    "poss_resend_duplicate",
+    "rules",
+};
+
+constexpr std::array kRuleKeys{
+    "name",         "symbol",           "account", "side",
+    "min_qty",      "max_qty",          "action",  "fills",
+    "fill_price",   "price_step",       "reason",  "ord_rej_reason",
+    "ack_delay_ms", "fill_interval_ms",
+};
+
+template <std::size_t N>
+void reject_unknown_keys(const toml::table& table, const std::array<const char*, N>& known,
+                         const std::string& where) {
+  for (const auto& [key, node] : table) {
+    bool ok = false;
+    for (const char* k : known) ok = ok || key.str() == k;
+    if (!ok) {
+      throw ConfigError(where + std::string(key.str()) + ": unknown key");
+    }
+  }
+}
+
+class Reader {
+ public:
+  Reader(const toml::table& table, std::string prefix)
+      : table_(table), prefix_(std::move(prefix)) {}
+
+  bool has(std::string_view key) const { return table_.contains(key); }
+  std::string name(std::string_view key) const { return prefix_ + std::string(key); }
+  [[noreturn]] void fail(std::string_view key, const std::string& what) const {
+    throw ConfigError(name(key) + ": " + what);
+  }
+
+  std::optional<std::string> string(std::string_view key, bool allow_empty = false) const {
+    const toml::node* node = table_.get(key);
+    if (!node) return std::nullopt;
+    const auto value = node->value<std::string>();
+    if (!node->is_string() || !value) fail(key, "must be a string");
+    if (!allow_empty && value->empty()) fail(key, "must not be empty");
+    return value;
+  }
+
+  std::optional<std::int64_t> integer(std::string_view key, std::int64_t min,
+                                      std::int64_t max) const {
+    const toml::node* node = table_.get(key);
+    if (!node) return std::nullopt;
+    if (!node->is_integer()) fail(key, "must be an integer");
+    const std::int64_t v = *node->value<std::int64_t>();
+    if (v < min || v > max) {
+      fail(key, "must be in " + std::to_string(min) + ".." + std::to_string(max) + ", got " +
+                    std::to_string(v));
+    }
+    return v;
+  }
+
+  std::optional<bool> boolean(std::string_view key) const {
+    const toml::node* node = table_.get(key);
+    if (!node) return std::nullopt;
+    if (!node->is_boolean()) fail(key, "must be true or false");
+    return *node->value<bool>();
+  }
+
+  // A decimal as a string ("187.25") or an integer (100). Floats are refused: 0.1 is not exact.
+  std::optional<Fixed> decimal(std::string_view key, bool allow_negative) const {
+    const toml::node* node = table_.get(key);
+    if (!node) return std::nullopt;
+    std::string text;
+    if (node->is_integer()) {
+      text = std::to_string(*node->value<std::int64_t>());
+    } else if (node->is_string()) {
+      text = *node->value<std::string>();
+    } else if (node->is_floating_point()) {
+      fail(key, "write decimals as strings (e.g. \"0.01\"): TOML floats are not exact");
+    } else {
+      fail(key, "must be a decimal string such as \"187.25\"");
+    }
+    const auto value = Fixed::parse(text, allow_negative);
+    if (!value) {
+      fail(key, "\"" + text + "\" is not a " + (allow_negative ? "" : "non-negative ") +
+                    "decimal with at most 8 fraction digits");
+    }
+    return value;
+  }
+
+ private:
+  const toml::table& table_;
+  std::string prefix_;
+};
+
+std::filesystem::path resolve(const std::filesystem::path& base_dir, const std::string& value) {
+  std::filesystem::path p(value);
+  if (p.is_relative()) p = std::filesystem::absolute(base_dir) / p;
+  return p.lexically_normal();
+}
+
+Rule parse_rule(const toml::table& table, std::size_t index) {
+  const std::string where = "rules[" + std::to_string(index) + "].";
+  reject_unknown_keys(table, kRuleKeys, where);
+  const Reader r(table, where);
+
+  Rule rule;
+  rule.name = r.string("name").value_or("rules[" + std::to_string(index) + "]");
+  rule.match.symbol = r.string("symbol");
+  rule.match.account = r.string("account");
+  if (const auto side = r.string("side")) {
+    rule.match.side = side_from_name(*side);
+    if (!rule.match.side) r.fail("side", "must be buy, sell, sell_short or sell_short_exempt");
+  }
+  rule.match.min_qty = r.decimal("min_qty", false);
+  rule.match.max_qty = r.decimal("max_qty", false);
+  if (rule.match.min_qty && rule.match.max_qty && *rule.match.min_qty > *rule.match.max_qty) {
+    r.fail("min_qty", "must not exceed max_qty");
+  }
+
+  const auto action = r.string("action");
+  if (!action) r.fail("action", "missing (fill, reject, ack or silent)");
+  const auto kind = action_from_name(*action);
+  if (!kind) r.fail("action", "\"" + *action + "\" is not one of fill, reject, ack, silent");
+  rule.action.kind = *kind;
+
+  // Keys that only make sense for some actions are refused elsewhere, so a rule cannot carry
+  // settings that silently do nothing.
+  auto only_for = [&](std::string_view key, std::initializer_list<ActionKind> kinds) {
+    if (!r.has(key)) return;
+    for (ActionKind k : kinds) {
+      if (k == rule.action.kind) return;
+    }
+    r.fail(key, "not used by action \"" + *action + "\"");
+  };
+  only_for("fills", {ActionKind::kFill});
+  only_for("fill_price", {ActionKind::kFill});
+  only_for("price_step", {ActionKind::kFill});
+  only_for("fill_interval_ms", {ActionKind::kFill});
+  only_for("reason", {ActionKind::kReject});
+  only_for("ord_rej_reason", {ActionKind::kReject});
+  only_for("ack_delay_ms", {ActionKind::kFill, ActionKind::kAck, ActionKind::kReject});
+
+  rule.action.fills = static_cast<int>(r.integer("fills", 1, kMaxFills).value_or(1));
+  rule.action.fill_price = r.decimal("fill_price", false);
+  if (rule.action.fill_price && !rule.action.fill_price->is_positive()) {
+    r.fail("fill_price", "must be positive");
+  }
+  rule.action.price_step = r.decimal("price_step", true).value_or(Fixed{});
+  if (const auto reason = r.string("reason")) rule.action.reject_text = *reason;
+  rule.action.ord_rej_reason = static_cast<int>(r.integer("ord_rej_reason", 0, 99).value_or(0));
+  rule.action.ack_delay_ms = r.integer("ack_delay_ms", 0, kMaxDelayMs).value_or(0);
+  rule.action.fill_interval_ms = r.integer("fill_interval_ms", 0, kMaxDelayMs).value_or(0);
+  return rule;
+}
+
+SimConfig parse_table(const toml::table& root, const std::filesystem::path& base_dir) {
+  reject_unknown_keys(root, kTopLevelKeys, "");
+  const Reader r(root, "");
+  SimConfig c;
+
+  c.listen_address = r.string("listen_address").value_or(c.listen_address);
+  if (!is_loopback_ipv4(c.listen_address)) {
+    r.fail("listen_address",
+           "must be an IPv4 loopback address (127.x.y.z), got \"" + c.listen_address + "\"");
+  }
+  const auto port = r.integer("port", 1, 65535);
+  if (!port) r.fail("port", "missing");
+  c.port = static_cast<int>(*port);
+  c.sender_comp_id = r.string("sender_comp_id").value_or(c.sender_comp_id);
+  c.target_comp_id = r.string("target_comp_id").value_or(c.target_comp_id);
+
+  const auto dictionary = r.string("data_dictionary");
+  if (!dictionary) r.fail("data_dictionary", "missing (path to fixspec/FIX44.brokergw.xml)");
+  c.data_dictionary = resolve(base_dir, *dictionary);
+  const auto state_dir = r.string("state_dir");
+  if (!state_dir) r.fail("state_dir", "missing");
+  c.state_dir = resolve(base_dir, *state_dir);
+  c.journal_file = r.has("journal_file") ? resolve(base_dir, *r.string("journal_file"))
+                                         : c.state_dir / "journal.jsonl";
+  if (r.has("log_file")) c.log_file = resolve(base_dir, *r.string("log_file"));
+
+  c.log_level = r.string("log_level").value_or(c.log_level);
+  constexpr std::array kLevels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+  bool level_ok = false;
+  for (const char* l : kLevels) level_ok = level_ok || c.log_level == l;
+  if (!level_ok) r.fail("log_level", "must be trace, debug, info, warn, error, critical or off");
+
+  c.reset_on_logon = r.boolean("reset_on_logon").value_or(false);
+  c.logon_username = r.string("logon_username").value_or("");
+  c.logon_password = r.string("logon_password").value_or("");
+  c.max_orders = static_cast<std::size_t>(
+      r.integer("max_orders", 1, 100'000'000).value_or(static_cast<std::int64_t>(c.max_orders)));
+  c.max_inbound_queue =
+      static_cast<std::size_t>(r.integer("max_inbound_queue", 1, 1'000'000)
+                                   .value_or(static_cast<std::int64_t>(c.max_inbound_queue)));
+  if (const auto policy = r.string("poss_resend_duplicate")) {
+    if (*policy == "reject") {
+      c.poss_resend_duplicate = PossResendDuplicatePolicy::kReject;
+    } else if (*policy == "status") {
+      c.poss_resend_duplicate = PossResendDuplicatePolicy::kStatus;
+    } else {
+      r.fail("poss_resend_duplicate", "must be \"reject\" or \"status\"");
+    }
+  }
+
+  if (const toml::node* rules = root.get("rules")) {
+    const toml::array* array = rules->as_array();
+    if (!array) r.fail("rules", "must be an array of tables ([[rules]])");
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      const toml::table* table = (*array)[i].as_table();
+      if (!table) r.fail("rules", "entry " + std::to_string(i) + " is not a table");
+      c.rules.push_back(parse_rule(*table, i));
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+bool is_loopback_ipv4(std::string_view address) {
+  int parts = 0;
+  int first = -1;
+  std::size_t pos = 0;
+  while (pos <= address.size()) {
+    const std::size_t end = std::min(address.find('.', pos), address.size());
+    const std::string_view part = address.substr(pos, end - pos);
+    if (part.empty() || part.size() > 3) return false;
+    int value = 0;
+    for (char ch : part) {
+      if (ch < '0' || ch > '9') return false;
+      value = value * 10 + (ch - '0');
+    }
+    if (value > 255) return false;
+    if (parts == 0) first = value;
+    ++parts;
+    pos = end + 1;
+  }
+  return parts == 4 && first == 127;
+}
+
+tl::expected<SimConfig, std::string> parse_config(std::string_view toml_text,
+                                                  const std::filesystem::path& base_dir,
+                                                  std::string_view source) {
+  try {
+    const toml::table root = toml::parse(toml_text, source);
+    return parse_table(root, base_dir);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream out;
+    out << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return tl::make_unexpected(out.str());
+  } catch (const ConfigError& e) {
+    return tl::make_unexpected(std::string(source) + ": " + e.what());
+  }
+}
+
+tl::expected<SimConfig, std::string> load_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return tl::make_unexpected(file.string() + ": cannot open: " + std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::filesystem::path base_dir = std::filesystem::absolute(file).parent_path();
+  return parse_config(text.str(), base_dir, file.string());
+}
+
+}  // namespace brokergw::sim

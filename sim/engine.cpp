@@ -1,0 +1,287 @@
+#include "sim/engine.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+namespace brokergw::sim {
+namespace {
+
+// Invariants stay on in every build: a broken one stops the simulator rather than letting it
+// send a wrong fill to the system under test.
+[[noreturn]] void invariant_failed(const char* what, const std::string& order_id) {
+  std::fprintf(stderr, "brokersim: invariant broken (%s) on order %s\n", what, order_id.c_str());
+  std::abort();
+}
+
+}  // namespace
+
+Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
+
+void Engine::handle(const Inbound& in, SteadyMs now, std::vector<Outgoing>& out) {
+  if (const auto* order = std::get_if<NewOrderIn>(&in)) {
+    on_new_order(*order, now, out);
+  } else if (const auto* cancel = std::get_if<CancelIn>(&in)) {
+    on_cancel(*cancel, out);
+  } else if (const auto* status = std::get_if<StatusIn>(&in)) {
+    on_status(*status, out);
+  }
+  run_due(now, out);
+}
+
+void Engine::run_due(SteadyMs now, std::vector<Outgoing>& out) {
+  while (!timers_.empty() && timers_.top().due <= now) {
+    const Timer timer = timers_.top();
+    timers_.pop();
+    run_step(timer.order, out);
+  }
+}
+
+std::optional<SteadyMs> Engine::next_due() const {
+  if (timers_.empty()) return std::nullopt;
+  return timers_.top().due;
+}
+
+void Engine::on_new_order(const NewOrderIn& in, SteadyMs now, std::vector<Outgoing>& out) {
+  if (!seen_cl_ord_ids_.insert(in.cl_ord_id).second) {
+    ++counters_.duplicate_cl_ord_ids;
+    const auto known = order_by_cl_ord_id_.find(in.cl_ord_id);
+    if (in.poss_resend && options_.poss_resend_duplicate == PossResendDuplicatePolicy::kStatus &&
+        known != order_by_cl_ord_id_.end()) {
+      ExecReportOut status = report(orders_[known->second], fix44::kExecOrderStatus);
+      status.cl_ord_id = in.cl_ord_id;
+      status.text = "PossResend of a known ClOrdID";
+      out.emplace_back(std::move(status));
+      return;
+    }
+    out.emplace_back(reject_unknown(in, fix44::kOrdRejDuplicateOrder, "duplicate ClOrdID"));
+    return;
+  }
+
+  const std::optional<Fixed> qty = in.order_qty ? Fixed::parse(*in.order_qty) : std::nullopt;
+  if (!qty || !qty->is_positive()) {
+    ++counters_.invalid_orders;
+    out.emplace_back(reject_unknown(in, fix44::kOrdRejIncorrectQuantity,
+                                    in.order_qty ? "OrderQty must be a positive decimal with at "
+                                                   "most 8 fraction digits"
+                                                 : "OrderQty(38) missing"));
+    return;
+  }
+  std::optional<Fixed> price;
+  if (in.price) {
+    price = Fixed::parse(*in.price);
+    if (!price || !price->is_positive()) {
+      ++counters_.invalid_orders;
+      out.emplace_back(
+          reject_unknown(in, fix44::kOrdRejOther,
+                         "Price must be a positive decimal with at most 8 fraction digits"));
+      return;
+    }
+  }
+  if (orders_.size() >= options_.max_orders) {
+    ++counters_.invalid_orders;
+    out.emplace_back(
+        reject_unknown(in, fix44::kOrdRejOther, "simulator order table full (max_orders)"));
+    return;
+  }
+
+  const OrderFacts facts{in.symbol, in.account, in.side, *qty, price};
+  const std::optional<std::size_t> rule_index = find_rule(options_.rules, facts);
+  const Action& action = rule_index ? options_.rules[*rule_index].action : default_action();
+
+  Order order;
+  order.order_id =
+      "SIM-" + std::to_string(options_.run_number) + "-" + std::to_string(next_order_number_++);
+  order.cl_ord_id = in.cl_ord_id;
+  order.account = in.account;
+  order.symbol = in.symbol;
+  order.side = in.side;
+  order.ord_type = in.ord_type;
+  order.qty = *qty;
+  order.price = price;
+  order.rule_name = rule_index ? options_.rules[*rule_index].name : "default";
+  order.plan = plan_order(action, facts);
+  order.received_at = now;
+  orders_.push_back(std::move(order));
+  const std::size_t index = orders_.size() - 1;
+  order_by_cl_ord_id_.emplace(in.cl_ord_id, index);
+  ++counters_.new_orders;
+  schedule_next(index);
+}
+
+void Engine::on_cancel(const CancelIn& in, std::vector<Outgoing>& out) {
+  const bool fresh_id = seen_cl_ord_ids_.insert(in.cl_ord_id).second;
+  const auto known = order_by_cl_ord_id_.find(in.orig_cl_ord_id);
+
+  CancelRejectOut reject;
+  reject.cl_ord_id = in.cl_ord_id;
+  reject.orig_cl_ord_id = in.orig_cl_ord_id;
+  if (known == order_by_cl_ord_id_.end()) {
+    reject.order_id = "NONE";
+    reject.ord_status = fix44::kStatusRejected;
+    reject.cxl_rej_reason = fix44::kCxlRejUnknownOrder;
+    reject.text = fresh_id ? "unknown OrigClOrdID" : "duplicate ClOrdID; unknown OrigClOrdID";
+    ++counters_.cancel_rejects;
+    out.emplace_back(std::move(reject));
+    return;
+  }
+  Order& order = orders_[known->second];
+  reject.order_id = order.order_id;
+  reject.account = order.account;
+  reject.ord_status = order.ord_status;
+  if (!fresh_id) {
+    ++counters_.duplicate_cl_ord_ids;
+    reject.cxl_rej_reason = fix44::kCxlRejDuplicateClOrdId;
+    reject.text = "duplicate ClOrdID";
+    ++counters_.cancel_rejects;
+    out.emplace_back(std::move(reject));
+    return;
+  }
+  if (order.closed) {
+    reject.cxl_rej_reason = fix44::kCxlRejTooLate;
+    reject.text = "order is closed";
+    ++counters_.cancel_rejects;
+    out.emplace_back(std::move(reject));
+    return;
+  }
+
+  order.closed = true;
+  order.ord_status = fix44::kStatusCanceled;
+  order_by_cl_ord_id_.emplace(in.cl_ord_id, known->second);
+  ++counters_.cancels;
+  check_invariants(order);
+  ExecReportOut canceled = report(order, fix44::kExecCanceled);
+  canceled.cl_ord_id = in.cl_ord_id;
+  canceled.orig_cl_ord_id = in.orig_cl_ord_id;
+  out.emplace_back(std::move(canceled));
+}
+
+void Engine::on_status(const StatusIn& in, std::vector<Outgoing>& out) {
+  ++counters_.status_requests;
+  const auto known = order_by_cl_ord_id_.find(in.cl_ord_id);
+  if (known == order_by_cl_ord_id_.end()) {
+    ExecReportOut unknown;
+    unknown.order_id = "NONE";
+    unknown.cl_ord_id = in.cl_ord_id;
+    unknown.exec_id = next_exec_id();
+    unknown.exec_type = fix44::kExecOrderStatus;
+    unknown.ord_status = fix44::kStatusRejected;
+    unknown.symbol = in.symbol;
+    unknown.side = in.side;
+    unknown.ord_rej_reason = fix44::kOrdRejUnknownOrder;
+    unknown.text = "unknown ClOrdID";
+    unknown.ord_status_req_id = in.ord_status_req_id;
+    out.emplace_back(std::move(unknown));
+    return;
+  }
+  ExecReportOut status = report(orders_[known->second], fix44::kExecOrderStatus);
+  status.cl_ord_id = in.cl_ord_id;
+  status.ord_status_req_id = in.ord_status_req_id;
+  out.emplace_back(std::move(status));
+}
+
+void Engine::schedule_next(std::size_t index) {
+  const Order& order = orders_[index];
+  if (order.next_step >= order.plan.steps.size()) return;
+  const SteadyMs due = order.received_at + order.plan.steps[order.next_step].at_ms;
+  timers_.push(Timer{due, timer_seq_++, index});
+}
+
+void Engine::run_step(std::size_t index, std::vector<Outgoing>& out) {
+  Order& order = orders_[index];
+  if (order.closed) {
+    // Canceled (or otherwise closed) while this step waited: it must not happen.
+    counters_.steps_skipped += order.plan.steps.size() - order.next_step;
+    order.next_step = order.plan.steps.size();
+    return;
+  }
+  const Step& step = order.plan.steps[order.next_step++];
+  switch (step.kind) {
+    case StepKind::kAck: {
+      order.ord_status = fix44::kStatusNew;
+      ++counters_.acks;
+      out.emplace_back(report(order, fix44::kExecNew));
+      break;
+    }
+    case StepKind::kFill: {
+      const auto cum = checked_add(order.cum_qty, step.last_qty);
+      if (!cum || *cum > order.qty) invariant_failed("fill exceeds order quantity", order.order_id);
+      order.cum_qty = *cum;
+      order.notional += notional_of(step.last_qty, step.last_px);
+      const bool done = order.cum_qty == order.qty;
+      order.ord_status = done ? fix44::kStatusFilled : fix44::kStatusPartiallyFilled;
+      order.closed = done;
+      ++counters_.fills;
+      ExecReportOut fill = report(order, fix44::kExecTrade);
+      fill.last_qty = step.last_qty;
+      fill.last_px = step.last_px;
+      out.emplace_back(std::move(fill));
+      break;
+    }
+    case StepKind::kReject: {
+      order.ord_status = fix44::kStatusRejected;
+      order.closed = true;
+      ++counters_.rejects;
+      ExecReportOut rejected = report(order, fix44::kExecRejected);
+      rejected.ord_rej_reason = step.ord_rej_reason;
+      rejected.text = step.text;
+      out.emplace_back(std::move(rejected));
+      break;
+    }
+  }
+  check_invariants(order);
+  schedule_next(index);
+}
+
+ExecReportOut Engine::report(const Order& order, char exec_type) {
+  ExecReportOut r;
+  r.order_id = order.order_id;
+  r.cl_ord_id = order.cl_ord_id;
+  r.exec_id = next_exec_id();
+  r.exec_type = exec_type;
+  r.ord_status = order.ord_status;
+  r.account = order.account;
+  r.symbol = order.symbol;
+  r.side = order.side;
+  r.ord_type = order.ord_type;
+  r.order_qty = order.qty;
+  r.price = order.price;
+  r.cum_qty = order.cum_qty;
+  r.leaves_qty = order.closed
+                     ? Fixed{}
+                     : Fixed::from_mantissa(order.qty.mantissa() - order.cum_qty.mantissa());
+  r.avg_px = average_price(order.notional, order.cum_qty);
+  return r;
+}
+
+ExecReportOut Engine::reject_unknown(const NewOrderIn& in, int reason, std::string text) {
+  ExecReportOut r;
+  r.order_id = "NONE";
+  r.cl_ord_id = in.cl_ord_id;
+  r.exec_id = next_exec_id();
+  r.exec_type = fix44::kExecRejected;
+  r.ord_status = fix44::kStatusRejected;
+  r.account = in.account;
+  r.symbol = in.symbol;
+  r.side = in.side;
+  r.ord_type = in.ord_type;
+  if (in.order_qty) r.order_qty = Fixed::parse(*in.order_qty);
+  r.ord_rej_reason = reason;
+  r.text = std::move(text);
+  return r;
+}
+
+std::string Engine::next_exec_id() {
+  return "SIMX-" + std::to_string(options_.run_number) + "-" + std::to_string(next_exec_number_++);
+}
+
+void Engine::check_invariants(const Order& order) const {
+  if (order.cum_qty > order.qty) invariant_failed("cum_qty > qty", order.order_id);
+  if (order.cum_qty.mantissa() < 0) invariant_failed("cum_qty < 0", order.order_id);
+  if (order.ord_status == fix44::kStatusFilled && order.cum_qty != order.qty) {
+    invariant_failed("filled but cum_qty != qty", order.order_id);
+  }
+  if (order.next_step > order.plan.steps.size()) invariant_failed("step overrun", order.order_id);
+}
+
+}  // namespace brokergw::sim

@@ -1,0 +1,256 @@
+#include "sim/fix_app.h"
+
+#include <charconv>
+#include <chrono>
+#include <variant>
+
+#include <quickfix/Exceptions.h>
+#include <quickfix/FieldNumbers.h>
+#include <quickfix/Fields.h>
+#include <quickfix/Session.h>
+#include <spdlog/spdlog.h>
+
+namespace brokergw::sim {
+namespace {
+
+namespace tag = FIX::FIELD;
+
+// The last message QuickFIX received on this thread, exactly as it came off the wire. QuickFIX
+// hands every incoming string to the session log (SpdlogLog::onIncoming) just before it parses
+// and dispatches it on the same thread, so fromApp can journal the real bytes.
+thread_local std::string t_last_incoming;
+
+// The received bytes of `message` when t_last_incoming is that message (same MsgSeqNum and
+// MsgType); otherwise (a message QuickFIX queued for a sequence gap and processes later) its
+// re-serialization, in QuickFIX's canonical field order.
+std::string received_text(const FIX::Message& message) {
+  const FIX::Header& header = message.getHeader();
+  const std::string seq = std::string("\x01") + "34=" + header.getField(tag::MsgSeqNum) + "\x01";
+  const std::string type = std::string("\x01") + "35=" + header.getField(tag::MsgType) + "\x01";
+  if (t_last_incoming.find(seq) != std::string::npos &&
+      t_last_incoming.find(type) != std::string::npos) {
+    return t_last_incoming;
+  }
+  return message.toString();
+}
+
+std::string optional_field(const FIX::FieldMap& map, int field) {
+  return map.isSetField(field) ? map.getField(field) : std::string();
+}
+
+char char_field(const FIX::FieldMap& map, int field) {
+  const std::string value = optional_field(map, field);
+  return value.empty() ? '\0' : value.front();
+}
+
+bool flag_set(const FIX::FieldMap& map, int field) { return optional_field(map, field) == "Y"; }
+
+std::int64_t int_field(const FIX::FieldMap& map, int field) {
+  const std::string value = optional_field(map, field);
+  std::int64_t out = 0;
+  std::from_chars(value.data(), value.data() + value.size(), out);
+  return out;
+}
+
+std::int64_t wall_clock_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void set_if(FIX::FieldMap& map, int field, const std::string& value) {
+  if (!value.empty()) map.setField(field, value);
+}
+
+void set_if(FIX::FieldMap& map, int field, const std::optional<Fixed>& value) {
+  if (value) map.setField(field, value->to_string());
+}
+
+FIX::Message build(const ExecReportOut& r) {
+  FIX::Message m;
+  m.getHeader().setField(FIX::MsgType(FIX::MsgType_ExecutionReport));
+  m.setField(tag::OrderID, r.order_id);
+  m.setField(tag::ClOrdID, r.cl_ord_id);
+  set_if(m, tag::OrigClOrdID, r.orig_cl_ord_id);
+  set_if(m, tag::OrdStatusReqID, r.ord_status_req_id);
+  m.setField(tag::ExecID, r.exec_id);
+  m.setField(tag::ExecType, std::string(1, r.exec_type));
+  m.setField(tag::OrdStatus, std::string(1, r.ord_status));
+  if (r.ord_rej_reason) m.setField(tag::OrdRejReason, std::to_string(*r.ord_rej_reason));
+  set_if(m, tag::Account, r.account);
+  m.setField(tag::Symbol, r.symbol);
+  m.setField(tag::Side, std::string(1, r.side));
+  set_if(m, tag::OrderQty, r.order_qty);
+  if (r.ord_type != 0) m.setField(tag::OrdType, std::string(1, r.ord_type));
+  set_if(m, tag::Price, r.price);
+  set_if(m, tag::LastQty, r.last_qty);
+  set_if(m, tag::LastPx, r.last_px);
+  m.setField(tag::LeavesQty, r.leaves_qty.to_string());
+  m.setField(tag::CumQty, r.cum_qty.to_string());
+  m.setField(tag::AvgPx, r.avg_px.to_string());
+  m.setField(FIX::TransactTime(FIX::UtcTimeStamp(), 3));
+  set_if(m, tag::Text, r.text);
+  return m;
+}
+
+FIX::Message build(const CancelRejectOut& r) {
+  FIX::Message m;
+  m.getHeader().setField(FIX::MsgType(FIX::MsgType_OrderCancelReject));
+  m.setField(tag::OrderID, r.order_id);
+  m.setField(tag::ClOrdID, r.cl_ord_id);
+  m.setField(tag::OrigClOrdID, r.orig_cl_ord_id);
+  m.setField(tag::OrdStatus, std::string(1, r.ord_status));
+  set_if(m, tag::Account, r.account);
+  m.setField(FIX::TransactTime(FIX::UtcTimeStamp(), 3));
+  m.setField(tag::CxlRejResponseTo, std::string(1, fix44::kCxlRejResponseToCancel));
+  m.setField(tag::CxlRejReason, std::to_string(r.cxl_rej_reason));
+  set_if(m, tag::Text, r.text);
+  return m;
+}
+
+}  // namespace
+
+// ---- FixSender (engine thread) ----
+
+void FixSender::deliver(const Outgoing& message) {
+  FIX::Message fix = std::visit([](const auto& m) { return build(m); }, message);
+  try {
+    // When the gateway is not logged on, QuickFIX stores the message under its sequence number
+    // and sends it on the gateway's next ResendRequest, as a real broker would.
+    FIX::Session::sendToTarget(fix, session_);
+  } catch (const FIX::SessionNotFound&) {
+    spdlog::error("cannot send {}: session {} not found", printable_fix(fix.toString()),
+                  session_.toString());
+  } catch (const std::exception& e) {
+    spdlog::error("cannot send {}: {}", printable_fix(fix.toString()), e.what());
+  }
+}
+
+// ---- SimApplication (QuickFIX acceptor thread) ----
+
+void SimApplication::onCreate(const FIX::SessionID& session) {
+  spdlog::info("session {} created", session.toString());
+}
+
+void SimApplication::onLogon(const FIX::SessionID& session) {
+  spdlog::info("session {} logged on", session.toString());
+}
+
+void SimApplication::onLogout(const FIX::SessionID& session) {
+  spdlog::info("session {} logged out", session.toString());
+}
+
+void SimApplication::toAdmin(FIX::Message&, const FIX::SessionID&) {}
+
+void SimApplication::toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) {}
+
+void SimApplication::fromAdmin(const FIX::Message& message, const FIX::SessionID& session) throw(
+    FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue, FIX::RejectLogon) {
+  if (message.getHeader().getField(tag::MsgType) != FIX::MsgType_Logon) return;
+  const bool user_ok = config_.logon_username.empty() ||
+                       optional_field(message, tag::Username) == config_.logon_username;
+  const bool password_ok = config_.logon_password.empty() ||
+                           optional_field(message, tag::Password) == config_.logon_password;
+  if (!user_ok || !password_ok) {
+    spdlog::warn("session {}: logon refused: wrong {}", session.toString(),
+                 user_ok ? "password" : "username");
+    throw FIX::RejectLogon("invalid credentials");
+  }
+}
+
+void SimApplication::fromApp(const FIX::Message& message,
+                             const FIX::SessionID& session) throw(FIX::FieldNotFound,
+                                                                  FIX::IncorrectDataFormat,
+                                                                  FIX::IncorrectTagValue,
+                                                                  FIX::UnsupportedMessageType) {
+  const FIX::Header& header = message.getHeader();
+  const std::string msg_type = header.getField(tag::MsgType);
+
+  // Journal first: tests count what arrived, whatever the simulator then does with it.
+  JournalEntry entry;
+  entry.ts_us = wall_clock_us();
+  entry.msg_type = msg_type;
+  if (message.isSetField(tag::ClOrdID)) entry.cl_ord_id = message.getField(tag::ClOrdID);
+  entry.msg_seq_num = int_field(header, tag::MsgSeqNum);
+  entry.poss_resend = flag_set(header, tag::PossResend);
+  entry.poss_dup = flag_set(header, tag::PossDupFlag);
+  entry.raw = received_text(message);
+  if (const auto written = journal_.append(entry); !written) {
+    spdlog::critical("{}", written.error());
+  }
+
+  Inbound request;
+  if (msg_type == FIX::MsgType_NewOrderSingle) {
+    NewOrderIn order;
+    order.cl_ord_id = message.getField(tag::ClOrdID);
+    order.account = optional_field(message, tag::Account);
+    order.symbol = message.getField(tag::Symbol);
+    order.side = char_field(message, tag::Side);
+    order.ord_type = char_field(message, tag::OrdType);
+    if (message.isSetField(tag::OrderQty)) order.order_qty = message.getField(tag::OrderQty);
+    if (message.isSetField(tag::Price)) order.price = message.getField(tag::Price);
+    order.poss_resend = entry.poss_resend;
+    request = std::move(order);
+  } else if (msg_type == FIX::MsgType_OrderCancelRequest) {
+    CancelIn cancel;
+    cancel.cl_ord_id = message.getField(tag::ClOrdID);
+    cancel.orig_cl_ord_id = message.getField(tag::OrigClOrdID);
+    cancel.symbol = message.getField(tag::Symbol);
+    cancel.side = char_field(message, tag::Side);
+    request = std::move(cancel);
+  } else if (msg_type == FIX::MsgType_OrderStatusRequest) {
+    StatusIn status;
+    status.cl_ord_id = message.getField(tag::ClOrdID);
+    status.symbol = message.getField(tag::Symbol);
+    status.side = char_field(message, tag::Side);
+    status.ord_status_req_id = optional_field(message, tag::OrdStatusReqID);
+    request = std::move(status);
+  } else {
+    // QuickFIX answers with BusinessMessageReject(j), BusinessRejectReason=3.
+    throw FIX::UnsupportedMessageType();
+  }
+
+  if (!runner_.submit(std::move(request))) reject_busy(message, session);
+}
+
+void SimApplication::reject_busy(const FIX::Message& message, const FIX::SessionID& session) {
+  const FIX::Header& header = message.getHeader();
+  FIX::Message reject;
+  reject.getHeader().setField(FIX::MsgType(FIX::MsgType_BusinessMessageReject));
+  reject.setField(tag::RefSeqNum, header.getField(tag::MsgSeqNum));
+  reject.setField(tag::RefMsgType, header.getField(tag::MsgType));
+  set_if(reject, tag::BusinessRejectRefID, optional_field(message, tag::ClOrdID));
+  reject.setField(tag::BusinessRejectReason, "4");  // application not available
+  reject.setField(tag::Text, "simulator busy: inbound queue full (max_inbound_queue)");
+  spdlog::warn("inbound queue full; rejecting {}", printable_fix(message.toString()));
+  try {
+    FIX::Session::sendToTarget(reject, session);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot send busy reject: {}", e.what());
+  }
+}
+
+// ---- Logging (QuickFIX threads) ----
+
+void SpdlogLog::onIncoming(const std::string& message) {
+  t_last_incoming = message;
+  spdlog::info("{} IN  {}", prefix_, printable_fix(message));
+}
+
+void SpdlogLog::onOutgoing(const std::string& message) {
+  spdlog::info("{} OUT {}", prefix_, printable_fix(message));
+}
+
+void SpdlogLog::onEvent(const std::string& text) {
+  spdlog::info("{} EVENT {}", prefix_, printable_fix(text));
+}
+
+FIX::Log* SpdlogLogFactory::create() { return new SpdlogLog("GLOBAL"); }
+
+FIX::Log* SpdlogLogFactory::create(const FIX::SessionID& session) {
+  return new SpdlogLog(session.toString());
+}
+
+void SpdlogLogFactory::destroy(FIX::Log* log) { delete log; }
+
+}  // namespace brokergw::sim

@@ -1,0 +1,671 @@
+// The LMDB implementation of store::Store (contract and tables in store/store.h, design in
+// docs/STORE.md). The only file of the project that includes lmdb.h.
+//
+// Threads: one committer thread owns every write transaction; read() opens a read-only
+// transaction in the caller's thread (MDB_NOTLS, so a thread may hold several and a reader
+// slot is not tied to a thread).
+//
+// Group commit: submit() appends to queue_ (mutex + condvar; bounded only by memory: the
+// gateway bounds in-flight work upstream, and refusing a write here would turn back pressure
+// into lost orders). The committer takes up to max_batch items, runs each write function in
+// a nested transaction of one parent transaction, commits the parent once (synced: the
+// environment never uses MDB_NOSYNC/MDB_NOMETASYNC/MDB_MAPASYNC), then calls the callbacks.
+// One fsync is shared by the whole batch, which is the point: the disk's sync latency, not
+// the number of writers, bounds throughput.
+#include <lmdb.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "store/order_codec.h"
+#include "store/store.h"
+
+namespace brokergw::store {
+
+std::string_view to_string(StoreErrc c) {
+  switch (c) {
+    case StoreErrc::kNotFound:
+      return "not_found";
+    case StoreErrc::kAlreadyExists:
+      return "already_exists";
+    case StoreErrc::kVersionConflict:
+      return "version_conflict";
+    case StoreErrc::kMapFull:
+      return "map_full";
+    case StoreErrc::kIo:
+      return "io";
+    case StoreErrc::kCorrupt:
+      return "corrupt";
+    case StoreErrc::kShuttingDown:
+      return "shutting_down";
+    case StoreErrc::kAborted:
+      return "aborted";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Bumped when the key or record format changes; a store with another version is refused.
+constexpr std::string_view kSchemaKey = "schema_version";
+constexpr std::string_view kSchemaVersion = "1";
+// Concurrent read transactions (LMDB's default is 126). 64 bytes each in the lock file.
+constexpr unsigned kMaxReaders = 512;
+
+MDB_val as_val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view as_view(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+// Keys may carry arbitrary bytes ('\0' in broker keys); keep error texts printable and short.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 128)) {
+    auto u = static_cast<unsigned char>(c);
+    if (u == 0) {
+      out += '/';
+    } else if (u < 0x20 || u >= 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  if (s.size() > 128) out += "...";
+  return out;
+}
+
+StoreErrc classify(int rc) {
+  switch (rc) {
+    case MDB_NOTFOUND:
+      return StoreErrc::kNotFound;
+    case MDB_KEYEXIST:
+      return StoreErrc::kAlreadyExists;
+    case MDB_MAP_FULL:
+      return StoreErrc::kMapFull;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+      return StoreErrc::kCorrupt;
+    case MDB_BAD_VALSIZE:  // a key too long (or empty): the caller's input, not the disk
+    case MDB_TXN_FULL:     // one write function dirtied too many pages
+      return StoreErrc::kAborted;
+    default:  // EIO, ENOSPC, EACCES, MDB_READERS_FULL, ...: the environment, worth a retry
+      return StoreErrc::kIo;
+  }
+}
+
+StoreError lmdb_error(int rc, std::string context) {
+  return StoreError{classify(rc), std::move(context) + ": " + mdb_strerror(rc)};
+}
+
+struct Dbis {
+  MDB_dbi orders = 0;
+  MDB_dbi broker_ids = 0;
+  MDB_dbi cancels = 0;
+  MDB_dbi exec_seen = 0;
+  MDB_dbi meta = 0;
+};
+
+// broker '\0' id: the broker name cannot contain '\0', so the split is unambiguous.
+Result<std::string> broker_key(std::string_view broker, std::string_view id) {
+  if (broker.empty() || broker.find('\0') != std::string_view::npos) {
+    return store_error(StoreErrc::kAborted, "invalid broker name \"" + printable(broker) + "\"");
+  }
+  std::string key(broker);
+  key.push_back('\0');
+  key.append(id);
+  return key;
+}
+
+class Cursor {
+ public:
+  Cursor() = default;
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+  ~Cursor() {
+    if (cursor_ != nullptr) mdb_cursor_close(cursor_);
+  }
+  int open(MDB_txn* txn, MDB_dbi dbi) { return mdb_cursor_open(txn, dbi, &cursor_); }
+  int get(MDB_val* k, MDB_val* v, MDB_cursor_op op) { return mdb_cursor_get(cursor_, k, v, op); }
+
+ private:
+  MDB_cursor* cursor_ = nullptr;
+};
+
+bool matches(const OrderFilter& f, const core::Order& o) {
+  return (!f.account || *f.account == o.request.account) &&
+         (!f.broker || *f.broker == o.request.broker) &&
+         (!f.symbol || *f.symbol == o.request.symbol) && (!f.state || *f.state == o.state);
+}
+
+// The read operations, shared by read-only and (nested) write transactions. Base is ReadTxn
+// or WriteTxn. Does not own txn_.
+template <class Base>
+class LmdbTxn : public Base {
+ public:
+  LmdbTxn(MDB_txn* txn, const Dbis& dbis, const std::string& path)
+      : txn_(txn), dbis_(dbis), path_(path) {}
+
+  Result<VersionedOrder> get_order(std::string_view client_order_id) override {
+    MDB_val k = as_val(client_order_id);
+    MDB_val v;
+    int rc = mdb_get(txn_, dbis_.orders, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+      return store_error(StoreErrc::kNotFound, "order " + printable(client_order_id));
+    }
+    if (rc != 0) return fail(rc, "get order " + printable(client_order_id));
+    return decode_order_at(client_order_id, v);
+  }
+
+  Result<std::string> find_by_broker_order_id(std::string_view broker,
+                                              std::string_view broker_order_id) override {
+    Result<std::string> key = broker_key(broker, broker_order_id);
+    if (!key) return tl::unexpected(key.error());
+    MDB_val k = as_val(*key);
+    MDB_val v;
+    int rc = mdb_get(txn_, dbis_.broker_ids, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+      return store_error(StoreErrc::kNotFound, "broker order id " + printable(*key));
+    }
+    if (rc != 0) return fail(rc, "get broker order id " + printable(*key));
+    return std::string(as_view(v));
+  }
+
+  Result<CancelRecord> get_cancel(std::string_view client_cancel_id) override {
+    MDB_val k = as_val(client_cancel_id);
+    MDB_val v;
+    int rc = mdb_get(txn_, dbis_.cancels, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+      return store_error(StoreErrc::kNotFound, "cancel " + printable(client_cancel_id));
+    }
+    if (rc != 0) return fail(rc, "get cancel " + printable(client_cancel_id));
+    Result<CancelRecord> r = codec::decode_cancel(as_view(v));
+    if (!r) {
+      return store_error(StoreErrc::kCorrupt,
+                         "cancels[" + printable(client_cancel_id) + "]: " + r.error().detail);
+    }
+    if (r->client_cancel_id != client_cancel_id) {
+      return store_error(StoreErrc::kCorrupt, "cancels[" + printable(client_cancel_id) +
+                                                  "]: record is for " +
+                                                  printable(r->client_cancel_id));
+    }
+    return r;
+  }
+
+  Result<bool> exec_seen(std::string_view broker, std::string_view exec_id) override {
+    Result<std::string> key = broker_key(broker, exec_id);
+    if (!key) return tl::unexpected(key.error());
+    MDB_val k = as_val(*key);
+    MDB_val v;
+    int rc = mdb_get(txn_, dbis_.exec_seen, &k, &v);
+    if (rc == MDB_NOTFOUND) return false;
+    if (rc != 0) return fail(rc, "get exec_seen " + printable(*key));
+    return true;
+  }
+
+  Result<std::vector<VersionedOrder>> list_orders(const OrderFilter& filter, std::string_view after,
+                                                  std::size_t limit) override {
+    std::vector<VersionedOrder> out;
+    if (limit == 0) return out;
+    Cursor cursor;
+    if (int rc = cursor.open(txn_, dbis_.orders); rc != 0) return fail(rc, "open orders cursor");
+    MDB_val k;
+    MDB_val v;
+    int rc;
+    if (after.empty()) {
+      rc = cursor.get(&k, &v, MDB_FIRST);
+    } else {
+      // No stored key is longer than the maximum key size, so a longer `after` can be cut
+      // there: the keys greater than it are exactly the keys greater than its prefix.
+      auto max_key = static_cast<std::size_t>(mdb_env_get_maxkeysize(mdb_txn_env(txn_)));
+      std::string_view start = after.substr(0, max_key);
+      k = as_val(start);
+      rc = cursor.get(&k, &v, MDB_SET_RANGE);
+      if (rc == 0 && as_view(k) == start) rc = cursor.get(&k, &v, MDB_NEXT);
+    }
+    for (; rc == 0 && out.size() < limit; rc = cursor.get(&k, &v, MDB_NEXT)) {
+      Result<VersionedOrder> r = decode_order_at(as_view(k), v);
+      if (!r) return tl::unexpected(r.error());
+      if (matches(filter, r->order)) out.push_back(std::move(*r));
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) return fail(rc, "scan orders");
+    return out;
+  }
+
+  Status for_each_order(const std::function<bool(const VersionedOrder&)>& fn) override {
+    Cursor cursor;
+    if (int rc = cursor.open(txn_, dbis_.orders); rc != 0) return fail(rc, "open orders cursor");
+    MDB_val k;
+    MDB_val v;
+    int rc = cursor.get(&k, &v, MDB_FIRST);
+    for (; rc == 0; rc = cursor.get(&k, &v, MDB_NEXT)) {
+      Result<VersionedOrder> r = decode_order_at(as_view(k), v);
+      if (!r) return tl::unexpected(r.error());
+      if (!fn(*r)) return {};
+    }
+    if (rc != MDB_NOTFOUND) return fail(rc, "scan orders");
+    return {};
+  }
+
+  // The first LMDB failure seen in this transaction (not "not found"/"exists"). After one,
+  // LMDB refuses the transaction, so a write function that ignored it must not succeed.
+  const std::optional<StoreError>& poisoned() const { return poisoned_; }
+
+ protected:
+  tl::unexpected<StoreError> fail(int rc, std::string context) {
+    StoreError e = lmdb_error(rc, path_ + ": " + context);
+    if (!poisoned_) poisoned_ = e;
+    return tl::unexpected(std::move(e));
+  }
+
+  Result<VersionedOrder> decode_order_at(std::string_view key, const MDB_val& v) {
+    Result<VersionedOrder> r = codec::decode_order(as_view(v));
+    if (!r) {
+      return store_error(StoreErrc::kCorrupt,
+                         "orders[" + printable(key) + "]: " + r.error().detail);
+    }
+    if (r->order.request.client_order_id != key) {
+      return store_error(StoreErrc::kCorrupt, "orders[" + printable(key) + "]: record is for " +
+                                                  printable(r->order.request.client_order_id));
+    }
+    return r;
+  }
+
+  MDB_txn* txn_;
+  const Dbis& dbis_;
+  const std::string& path_;  // for error texts
+  std::optional<StoreError> poisoned_;
+};
+
+using LmdbReadTxn = LmdbTxn<ReadTxn>;
+
+class LmdbWriteTxn final : public LmdbTxn<WriteTxn> {
+ public:
+  using LmdbTxn<WriteTxn>::LmdbTxn;
+
+  Status insert_order(const core::Order& order) override {
+    const std::string& id = order.request.client_order_id;
+    std::string bytes = codec::encode_order(VersionedOrder{order, 1});
+    MDB_val k = as_val(id);
+    MDB_val v = as_val(bytes);
+    int rc = mdb_put(txn_, dbis_.orders, &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+      return store_error(StoreErrc::kAlreadyExists, "order " + printable(id) + " exists");
+    }
+    if (rc != 0) return fail(rc, "insert order " + printable(id));
+    return {};
+  }
+
+  Result<std::uint64_t> update_order(const core::Order& order,
+                                     std::uint64_t expected_version) override {
+    const std::string& id = order.request.client_order_id;
+    Result<VersionedOrder> current = get_order(id);
+    if (!current) return tl::unexpected(current.error());
+    if (current->version != expected_version) {
+      return store_error(StoreErrc::kVersionConflict, "order " + printable(id) + " is at version " +
+                                                          std::to_string(current->version) +
+                                                          ", expected " +
+                                                          std::to_string(expected_version));
+    }
+    std::uint64_t next = expected_version + 1;
+    std::string bytes = codec::encode_order(VersionedOrder{order, next});
+    MDB_val k = as_val(id);
+    MDB_val v = as_val(bytes);
+    if (int rc = mdb_put(txn_, dbis_.orders, &k, &v, 0); rc != 0) {
+      return fail(rc, "update order " + printable(id));
+    }
+    return next;
+  }
+
+  // An upsert: a broker may keep its OrderID across a cancel/replace chain, and the latest
+  // client order id is the one to find.
+  Status put_broker_order_id(std::string_view broker, std::string_view broker_order_id,
+                             std::string_view client_order_id) override {
+    Result<std::string> key = broker_key(broker, broker_order_id);
+    if (!key) return tl::unexpected(key.error());
+    MDB_val k = as_val(*key);
+    MDB_val v = as_val(client_order_id);
+    if (int rc = mdb_put(txn_, dbis_.broker_ids, &k, &v, 0); rc != 0) {
+      return fail(rc, "put broker order id " + printable(*key));
+    }
+    return {};
+  }
+
+  Status insert_cancel(const CancelRecord& record) override {
+    std::string bytes = codec::encode_cancel(record);
+    MDB_val k = as_val(record.client_cancel_id);
+    MDB_val v = as_val(bytes);
+    int rc = mdb_put(txn_, dbis_.cancels, &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+      return store_error(StoreErrc::kAlreadyExists,
+                         "cancel " + printable(record.client_cancel_id) + " exists");
+    }
+    if (rc != 0) return fail(rc, "insert cancel " + printable(record.client_cancel_id));
+    return {};
+  }
+
+  Status mark_exec_seen(std::string_view broker, std::string_view exec_id) override {
+    Result<std::string> key = broker_key(broker, exec_id);
+    if (!key) return tl::unexpected(key.error());
+    MDB_val k = as_val(*key);
+    MDB_val v{0, nullptr};
+    int rc = mdb_put(txn_, dbis_.exec_seen, &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+      return store_error(StoreErrc::kAlreadyExists, "exec " + printable(*key) + " already seen");
+    }
+    if (rc != 0) return fail(rc, "mark exec seen " + printable(*key));
+    return {};
+  }
+};
+
+class LmdbStore final : public Store {
+ public:
+  LmdbStore(MDB_env* env, const Dbis& dbis, std::string path, std::size_t max_batch)
+      : env_(env),
+        dbis_(dbis),
+        path_(std::move(path)),
+        max_batch_(std::max<std::size_t>(1, max_batch)) {
+    committer_ = std::thread([this] { run_committer(); });
+  }
+
+  ~LmdbStore() override { close(); }
+
+  // Any thread. After close(), `done` runs at once in the caller's thread.
+  void submit(WriteFn fn, DoneFn done) override {
+    {
+      std::lock_guard lock(queue_mu_);
+      if (!closing_) {
+        queue_.push_back(Item{std::move(fn), std::move(done)});
+        queue_cv_.notify_one();
+        return;
+      }
+    }
+    if (done) done(store_error(StoreErrc::kShuttingDown, path_ + ": store is closed"));
+  }
+
+  // Any thread, on its own snapshot. fn must not call close() (close waits for readers).
+  Status read(const std::function<Status(ReadTxn&)>& fn) override {
+    // Announce the reader before checking the flag; close() sets the flag before waiting for
+    // the count. With seq_cst, one of the two sees the other.
+    active_reads_.fetch_add(1);
+    struct Leave {
+      std::atomic<int>& n;
+      ~Leave() { n.fetch_sub(1); }
+    } leave{active_reads_};
+    if (reads_closed_.load()) {
+      return store_error(StoreErrc::kShuttingDown, path_ + ": store is closed");
+    }
+    MDB_txn* txn = nullptr;
+    if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn); rc != 0) {
+      return tl::unexpected(lmdb_error(rc, path_ + ": begin read transaction"));
+    }
+    struct Abort {
+      MDB_txn* txn;
+      ~Abort() { mdb_txn_abort(txn); }
+    } abort_txn{txn};
+    LmdbReadTxn t(txn, dbis_, path_);
+    return fn(t);
+  }
+
+  StoreStats stats() const override {
+    StoreStats s;
+    s.commits = commits_.load(std::memory_order_relaxed);
+    s.writes = writes_.load(std::memory_order_relaxed);
+    s.failed_commits = failed_commits_.load(std::memory_order_relaxed);
+    s.max_batch = max_batch_seen_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+  // Any thread but the committer (a `done` callback cannot wait for its own thread).
+  // Idempotent; concurrent callers all return after the store is closed.
+  void close() override {
+    std::lock_guard close_lock(close_mu_);
+    if (env_ == nullptr) return;
+    if (std::this_thread::get_id() == committer_.get_id()) {
+      std::fprintf(stderr, "brokergw store %s: close() called from a done callback\n",
+                   path_.c_str());
+      std::abort();
+    }
+    {
+      std::lock_guard lock(queue_mu_);
+      closing_ = true;
+    }
+    queue_cv_.notify_all();
+    committer_.join();
+    reads_closed_.store(true);
+    while (active_reads_.load() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    mdb_env_close(env_);
+    env_ = nullptr;
+  }
+
+ private:
+  struct Item {
+    WriteFn fn;
+    DoneFn done;
+  };
+
+  // Committer thread.
+  void run_committer() {
+    std::vector<Item> batch;
+    batch.reserve(std::min<std::size_t>(max_batch_, 4096));
+    for (;;) {
+      {
+        std::unique_lock lock(queue_mu_);
+        queue_cv_.wait(lock, [this] { return !queue_.empty() || closing_; });
+        if (queue_.empty()) return;  // closing, and everything queued before it is done
+        std::size_t n = std::min(max_batch_, queue_.size());
+        for (std::size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      commit_batch(batch);
+      batch.clear();
+    }
+  }
+
+  // Committer thread: one synced commit for the whole batch, then every callback.
+  void commit_batch(std::vector<Item>& batch) {
+    std::vector<Status> results(batch.size());
+    MDB_txn* parent = nullptr;
+    if (int rc = mdb_txn_begin(env_, nullptr, 0, &parent); rc != 0) {
+      failed_commits_.fetch_add(1, std::memory_order_relaxed);
+      StoreError e = lmdb_error(rc, path_ + ": begin write transaction");
+      for (Status& r : results) r = tl::unexpected(e);
+    } else {
+      writes_.fetch_add(batch.size(), std::memory_order_relaxed);
+      std::uint64_t seen = max_batch_seen_.load(std::memory_order_relaxed);
+      if (batch.size() > seen) max_batch_seen_.store(batch.size(), std::memory_order_relaxed);
+
+      std::size_t succeeded = 0;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        results[i] = run_nested(parent, batch[i].fn);
+        if (results[i]) ++succeeded;
+      }
+      if (succeeded == 0) {
+        mdb_txn_abort(parent);  // nothing to make durable; spare the fsync
+      } else if (int rc = mdb_txn_commit(parent); rc != 0) {
+        failed_commits_.fetch_add(1, std::memory_order_relaxed);
+        StoreError e = lmdb_error(rc, path_ + ": commit");
+        for (Status& r : results) {
+          if (r) r = tl::unexpected(e);
+        }
+      } else {
+        commits_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].done) batch[i].done(std::move(results[i]));
+    }
+  }
+
+  // Committer thread: fn in its own nested transaction; its failure undoes only its writes.
+  Status run_nested(MDB_txn* parent, const WriteFn& fn) {
+    MDB_txn* child = nullptr;
+    if (int rc = mdb_txn_begin(env_, parent, 0, &child); rc != 0) {
+      return tl::unexpected(lmdb_error(rc, path_ + ": begin nested transaction"));
+    }
+    LmdbWriteTxn txn(child, dbis_, path_);
+    Status s;
+    try {
+      s = fn ? fn(txn) : Status{};
+    } catch (const std::exception& e) {
+      s = store_error(StoreErrc::kAborted, std::string("write function threw: ") + e.what());
+    } catch (...) {
+      s = store_error(StoreErrc::kAborted, "write function threw");
+    }
+    if (s && txn.poisoned()) s = tl::unexpected(*txn.poisoned());
+    if (!s) {
+      mdb_txn_abort(child);
+      return s;
+    }
+    if (int rc = mdb_txn_commit(child); rc != 0) {
+      return tl::unexpected(lmdb_error(rc, path_ + ": commit nested transaction"));
+    }
+    return s;
+  }
+
+  MDB_env* env_;  // null once closed; guarded by close_mu_ for close()
+  const Dbis dbis_;
+  const std::string path_;
+  const std::size_t max_batch_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Item> queue_;  // guarded by queue_mu_
+  bool closing_ = false;    // guarded by queue_mu_
+  std::thread committer_;
+
+  std::mutex close_mu_;
+  std::atomic<int> active_reads_{0};
+  std::atomic<bool> reads_closed_{false};
+
+  std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> writes_{0};
+  std::atomic<std::uint64_t> failed_commits_{0};
+  std::atomic<std::uint64_t> max_batch_seen_{0};  // written by the committer only
+};
+
+Status ensure_directory(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      return store_error(StoreErrc::kIo, dir + ": exists and is not a directory");
+    }
+    return {};
+  }
+  if (errno != ENOENT) {
+    return store_error(StoreErrc::kIo, dir + ": stat: " + std::strerror(errno));
+  }
+  std::filesystem::path parent = std::filesystem::path(dir).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      return store_error(StoreErrc::kIo, parent.string() + ": create directory: " + ec.message());
+    }
+  }
+  // 0700: the store holds client orders; nobody but the service user reads it.
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return store_error(StoreErrc::kIo, dir + ": create directory: " + std::strerror(errno));
+  }
+  return {};
+}
+
+// Opens the tables and checks the schema version, in one write transaction.
+Result<Dbis> open_tables(MDB_env* env, const std::string& path) {
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(env, nullptr, 0, &txn); rc != 0) {
+    return tl::unexpected(lmdb_error(rc, path + ": begin transaction"));
+  }
+  Dbis d;
+  const std::pair<const char*, MDB_dbi*> tables[] = {{"orders", &d.orders},
+                                                     {"broker_ids", &d.broker_ids},
+                                                     {"cancels", &d.cancels},
+                                                     {"exec_seen", &d.exec_seen},
+                                                     {"meta", &d.meta}};
+  for (const auto& [name, dbi] : tables) {
+    if (int rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi); rc != 0) {
+      mdb_txn_abort(txn);
+      return tl::unexpected(lmdb_error(rc, path + ": open table " + name));
+    }
+  }
+  MDB_val k = as_val(kSchemaKey);
+  MDB_val v;
+  int rc = mdb_get(txn, d.meta, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    v = as_val(kSchemaVersion);
+    rc = mdb_put(txn, d.meta, &k, &v, 0);
+  } else if (rc == 0 && as_view(v) != kSchemaVersion) {
+    mdb_txn_abort(txn);
+    return store_error(StoreErrc::kCorrupt, path + ": schema version " + printable(as_view(v)) +
+                                                ", this build reads " +
+                                                std::string(kSchemaVersion));
+  }
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return tl::unexpected(lmdb_error(rc, path + ": schema version"));
+  }
+  if (rc = mdb_txn_commit(txn); rc != 0) {
+    return tl::unexpected(lmdb_error(rc, path + ": commit table creation"));
+  }
+  return d;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_lmdb_store(const LmdbOptions& options) {
+  const std::string& path = options.directory;
+  if (path.empty()) return store_error(StoreErrc::kIo, "store directory not set");
+  if (Status s = ensure_directory(path); !s) return tl::unexpected(s.error());
+
+  MDB_env* env = nullptr;
+  if (int rc = mdb_env_create(&env); rc != 0) {
+    return tl::unexpected(lmdb_error(rc, path + ": create LMDB environment"));
+  }
+  auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::uint64_t map_size = (options.map_size_bytes + page - 1) / page * page;
+  int rc = mdb_env_set_maxdbs(env, 8);
+  if (rc == 0) rc = mdb_env_set_maxreaders(env, kMaxReaders);
+  if (rc == 0) rc = mdb_env_set_mapsize(env, static_cast<std::size_t>(map_size));
+  // MDB_NOTLS: read transactions are not tied to threads. No MDB_NOSYNC, MDB_NOMETASYNC or
+  // MDB_MAPASYNC: a commit returns only once it is on disk.
+  if (rc == 0) rc = mdb_env_open(env, path.c_str(), MDB_NOTLS, 0600);
+  if (rc != 0) {
+    mdb_env_close(env);
+    return tl::unexpected(lmdb_error(rc, path + ": open LMDB environment"));
+  }
+  // A killed process leaves its reader slots behind; free them so they pin no old pages.
+  int dead = 0;
+  mdb_reader_check(env, &dead);
+
+  Result<Dbis> dbis = open_tables(env, path);
+  if (!dbis) {
+    mdb_env_close(env);
+    return tl::unexpected(dbis.error());
+  }
+  return std::unique_ptr<Store>(new LmdbStore(env, *dbis, path, options.max_batch));
+}
+
+}  // namespace brokergw::store

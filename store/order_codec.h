@@ -1,0 +1,28 @@
+// Record codec for the store: core::Order (+ version) and CancelRecord to bytes and back.
+// Pure functions, no I/O, callable from any thread.
+//
+// Format: the CBOR encoding (RFC 8949, via nlohmann::json::to_cbor) of a JSON-shaped document
+// (docs/STORE.md lists the fields). Decimals and the notional are decimal strings, enums are
+// their core wire names ("pending_new"). CBOR rather than JSON text because order strings can
+// carry bytes a broker sent (FIX Text, OrderID) that need not be UTF-8, and JSON text cannot
+// hold them losslessly.
+//
+// Invariants: decode(encode(x)) == x for every value; decoding never throws and never
+// crashes on any input (nesting depth is bounded before the document is built): a bad
+// record gives kCorrupt with a detail naming the field.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "store/store.h"
+
+namespace brokergw::store::codec {
+
+std::string encode_order(const VersionedOrder& record);
+Result<VersionedOrder> decode_order(std::string_view bytes);
+
+std::string encode_cancel(const CancelRecord& record);
+Result<CancelRecord> decode_cancel(std::string_view bytes);
+
+}  // namespace brokergw::store::codec

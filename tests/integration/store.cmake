@@ -1,0 +1,22 @@
+# Integration tests of the LMDB store (docs/STORE.md) on real LMDB files under /tmp.
+# store_crash_writer is the process that store_crash_test SIGKILLs mid-write.
+include(GoogleTest)
+
+add_executable(store_crash_writer ${PROJECT_SOURCE_DIR}/tests/integration/store_crash_writer.cpp)
+target_link_libraries(store_crash_writer PRIVATE brokergw_store)
+
+add_executable(integration_store
+  ${PROJECT_SOURCE_DIR}/tests/integration/store_test.cpp
+  ${PROJECT_SOURCE_DIR}/tests/integration/store_codec_test.cpp
+  ${PROJECT_SOURCE_DIR}/tests/integration/store_concurrency_test.cpp
+  ${PROJECT_SOURCE_DIR}/tests/integration/store_crash_test.cpp)
+# LMDB and nlohmann directly: the tests forge corrupt records and inspect raw tables.
+target_link_libraries(integration_store PRIVATE
+  brokergw_store PkgConfig::LMDB nlohmann_json::nlohmann_json GTest::gtest_main Threads::Threads)
+target_compile_definitions(integration_store PRIVATE
+  STORE_CRASH_WRITER="$<TARGET_FILE:store_crash_writer>")
+add_dependencies(integration_store store_crash_writer)
+
+gtest_discover_tests(integration_store
+  DISCOVERY_TIMEOUT 30
+  PROPERTIES TIMEOUT 120 LABELS integration)

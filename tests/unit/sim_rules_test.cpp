@@ -1,0 +1,728 @@
+// Unit tests for the simulator's pure part: decimals, rule matching, fill splitting, price steps,
+// the engine's order book, and the config and journal formats. No sockets, no QuickFIX, no
+// clock: time is passed to the engine explicitly.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "sim/config.h"
+#include "sim/decimal.h"
+#include "sim/engine.h"
+#include "sim/journal.h"
+#include "sim/rules.h"
+
+namespace brokergw::sim {
+namespace {
+
+Fixed D(std::string_view text) {
+  const auto value = Fixed::parse(text, true);
+  EXPECT_TRUE(value) << text;
+  return value.value_or(Fixed{});
+}
+
+std::vector<std::string> strings(const std::vector<Fixed>& values) {
+  std::vector<std::string> out;
+  for (Fixed v : values) out.push_back(v.to_string());
+  return out;
+}
+
+Fixed sum(const std::vector<Fixed>& values) {
+  std::int64_t m = 0;
+  for (Fixed v : values) m += v.mantissa();
+  return Fixed::from_mantissa(m);
+}
+
+// ---- Fixed ----
+
+TEST(SimDecimal, ParsesAndFormatsExactly) {
+  EXPECT_EQ(D("100").to_string(), "100");
+  EXPECT_EQ(D("187.25").to_string(), "187.25");
+  EXPECT_EQ(D("007.10").to_string(), "7.1");
+  EXPECT_EQ(D("0.00000001").mantissa(), 1);
+  EXPECT_EQ(D("-0.5").to_string(), "-0.5");
+  EXPECT_EQ(D("0").to_string(), "0");
+  EXPECT_EQ(D("0.1").mantissa(), 10'000'000);  // exactly, unlike a double
+}
+
+TEST(SimDecimal, RejectsMalformedText) {
+  for (const char* bad : {"", "1.", ".5", "1e3", "+1", " 1", "1 ", "1.000000001", "1,5", "abc",
+                          "--1", "99999999999999999999", "92233720368.54775808"}) {
+    EXPECT_FALSE(Fixed::parse(bad, true)) << bad;
+  }
+  EXPECT_FALSE(Fixed::parse("-1"));
+  EXPECT_TRUE(Fixed::parse("92233720368.54775807"));
+}
+
+TEST(SimDecimal, CountsFractionDigits) {
+  EXPECT_EQ(D("100").fraction_digits(), 0);
+  EXPECT_EQ(D("1.5").fraction_digits(), 1);
+  EXPECT_EQ(D("0.00000001").fraction_digits(), 8);
+  EXPECT_EQ(D("-2.25").fraction_digits(), 2);
+}
+
+TEST(SimDecimal, CheckedArithmeticReportsOverflow) {
+  const Fixed max = Fixed::from_mantissa(INT64_MAX);
+  EXPECT_FALSE(checked_add(max, D("0.00000001")));
+  EXPECT_FALSE(checked_sub(Fixed::from_mantissa(INT64_MIN), D("0.00000001")));
+  EXPECT_FALSE(checked_mul(max, 2));
+  EXPECT_EQ(checked_mul(D("0.01"), 3)->to_string(), "0.03");
+}
+
+TEST(SimDecimal, AveragePriceRoundsHalfUp) {
+  // 1 @ 1 + 2 @ 2 = 5 / 3 = 1.666666666... -> 1.66666667
+  const Notional n = notional_of(D("1"), D("1")) + notional_of(D("2"), D("2"));
+  EXPECT_EQ(average_price(n, D("3")).to_string(), "1.66666667");
+  // 0.5 @ 0.00000001 -> 0.000000005 / 0.5 ... exact 0.00000001
+  EXPECT_EQ(average_price(notional_of(D("0.5"), D("0.00000001")), D("0.5")).to_string(),
+            "0.00000001");
+  EXPECT_EQ(average_price(0, Fixed{}).to_string(), "0");
+}
+
+// ---- rules: names and matching ----
+
+TEST(SimRules, NamesSidesAndActions) {
+  EXPECT_EQ(side_from_name("buy"), '1');
+  EXPECT_EQ(side_from_name("sell"), '2');
+  EXPECT_EQ(side_from_name("sell_short"), '5');
+  EXPECT_EQ(side_from_name("sell_short_exempt"), '6');
+  EXPECT_FALSE(side_from_name("Buy"));
+  for (ActionKind k :
+       {ActionKind::kFill, ActionKind::kReject, ActionKind::kAck, ActionKind::kSilent}) {
+    EXPECT_EQ(action_from_name(action_name(k)), k);
+  }
+  EXPECT_FALSE(action_from_name("partial"));
+}
+
+OrderFacts facts(std::string_view symbol, std::string_view qty, char side = kSideBuy,
+                 std::string_view account = "ACC1") {
+  return OrderFacts{symbol, account, side, D(qty), std::nullopt};
+}
+
+TEST(SimRules, EmptyMatchMatchesEverything) { EXPECT_TRUE(matches(Match{}, facts("AAPL", "1"))); }
+
+TEST(SimRules, EveryCriterionMustHold) {
+  Match m;
+  m.symbol = "AAPL";
+  m.account = "ACC1";
+  m.side = kSideSell;
+  m.min_qty = D("10");
+  m.max_qty = D("20");
+  EXPECT_TRUE(matches(m, facts("AAPL", "10", kSideSell)));  // bounds are inclusive
+  EXPECT_TRUE(matches(m, facts("AAPL", "20", kSideSell)));
+  EXPECT_FALSE(matches(m, facts("AAPL", "9.99999999", kSideSell)));
+  EXPECT_FALSE(matches(m, facts("AAPL", "20.00000001", kSideSell)));
+  EXPECT_FALSE(matches(m, facts("MSFT", "15", kSideSell)));
+  EXPECT_FALSE(matches(m, facts("AAPL", "15", kSideBuy)));
+  EXPECT_FALSE(matches(m, facts("AAPL", "15", kSideSell, "ACC2")));
+  EXPECT_FALSE(matches(m, facts("aapl", "15", kSideSell)));  // exact, case-sensitive
+}
+
+TEST(SimRules, FirstMatchingRuleWins) {
+  std::vector<Rule> rules(3);
+  rules[0].match.symbol = "ZZZZ";
+  rules[1].match.min_qty = D("100");
+  rules[2].match = Match{};
+  EXPECT_EQ(find_rule(rules, facts("ZZZZ", "500")), 0u);
+  EXPECT_EQ(find_rule(rules, facts("AAPL", "500")), 1u);
+  EXPECT_EQ(find_rule(rules, facts("AAPL", "5")), 2u);
+  rules.pop_back();
+  EXPECT_FALSE(find_rule(rules, facts("AAPL", "5")));
+  EXPECT_EQ(default_action().kind, ActionKind::kFill);
+  EXPECT_EQ(default_action().fills, 1);
+}
+
+// ---- fill splitting ----
+
+TEST(SimRules, SplitsAtTheQuantitysOwnPrecision) {
+  EXPECT_EQ(strings(split_quantity(D("100"), 3)), (std::vector<std::string>{"34", "33", "33"}));
+  EXPECT_EQ(strings(split_quantity(D("1.5"), 2)), (std::vector<std::string>{"0.8", "0.7"}));
+  EXPECT_EQ(strings(split_quantity(D("10"), 1)), (std::vector<std::string>{"10"}));
+  EXPECT_EQ(strings(split_quantity(D("4"), 4)), (std::vector<std::string>{"1", "1", "1", "1"}));
+}
+
+TEST(SimRules, SplitsFinerWhenTheQuantityHasTooFewUnits) {
+  EXPECT_EQ(strings(split_quantity(D("1"), 3)), (std::vector<std::string>{"0.4", "0.3", "0.3"}));
+  EXPECT_EQ(strings(split_quantity(D("2"), 5)),
+            (std::vector<std::string>{"0.4", "0.4", "0.4", "0.4", "0.4"}));
+  // Fewer 10^-8 units than parts: one part per unit.
+  EXPECT_EQ(strings(split_quantity(D("0.00000002"), 5)),
+            (std::vector<std::string>{"0.00000001", "0.00000001"}));
+}
+
+TEST(SimRules, SplitPartsAlwaysSumExactlyAndArePositive) {
+  for (const char* qty : {"1", "7", "100", "0.3", "12.345", "999999.99999999", "0.00000007", "3333",
+                          "92233720368.54775807"}) {
+    for (int parts : {1, 2, 3, 7, 10, 99, 1000}) {
+      const auto split = split_quantity(D(qty), parts);
+      ASSERT_FALSE(split.empty()) << qty << " / " << parts;
+      EXPECT_LE(split.size(), static_cast<std::size_t>(parts));
+      EXPECT_EQ(sum(split), D(qty)) << qty << " / " << parts;
+      for (std::size_t i = 0; i < split.size(); ++i) {
+        EXPECT_TRUE(split[i].is_positive());
+        if (i > 0) EXPECT_LE(split[i], split[i - 1]);  // largest first
+      }
+    }
+  }
+}
+
+TEST(SimRules, SplitOfNothingIsEmpty) {
+  EXPECT_TRUE(split_quantity(Fixed{}, 3).empty());
+  EXPECT_TRUE(split_quantity(D("1"), 0).empty());
+}
+
+// ---- plans ----
+
+TEST(SimRules, DefaultPlanAcksThenFillsOnceAtTheLimitPrice) {
+  OrderFacts order = facts("AAPL", "10");
+  order.limit_price = D("187.25");
+  const Plan plan = plan_order(default_action(), order);
+  ASSERT_EQ(plan.steps.size(), 2u);
+  EXPECT_EQ(plan.steps[0].kind, StepKind::kAck);
+  EXPECT_EQ(plan.steps[1].kind, StepKind::kFill);
+  EXPECT_EQ(plan.steps[1].last_qty, D("10"));
+  EXPECT_EQ(plan.steps[1].last_px, D("187.25"));
+}
+
+TEST(SimRules, MarketOrdersFillAtOneHundredByDefault) {
+  const Plan plan = plan_order(default_action(), facts("AAPL", "10"));
+  ASSERT_EQ(plan.steps.size(), 2u);
+  EXPECT_EQ(plan.steps[1].last_px.to_string(), "100");
+}
+
+TEST(SimRules, PriceStepMovesEachSubsequentFill) {
+  Action action;
+  action.fills = 3;
+  action.fill_price = D("50.5");
+  action.price_step = D("-0.25");
+  action.ack_delay_ms = 100;
+  action.fill_interval_ms = 40;
+  OrderFacts order = facts("AAPL", "30");
+  order.limit_price = D("99");  // ignored: fill_price wins
+  const Plan plan = plan_order(action, order);
+  ASSERT_EQ(plan.steps.size(), 4u);
+  EXPECT_EQ(plan.steps[0].at_ms, 100);
+  std::vector<std::string> prices;
+  std::vector<std::int64_t> times;
+  for (std::size_t i = 1; i < plan.steps.size(); ++i) {
+    prices.push_back(plan.steps[i].last_px.to_string());
+    times.push_back(plan.steps[i].at_ms);
+    EXPECT_EQ(plan.steps[i].last_qty, D("10"));
+  }
+  EXPECT_EQ(prices, (std::vector<std::string>{"50.5", "50.25", "50"}));
+  EXPECT_EQ(times, (std::vector<std::int64_t>{140, 180, 220}));
+}
+
+TEST(SimRules, PriceStepThatReachesZeroBecomesAVisibleReject) {
+  Action action;
+  action.fills = 3;
+  action.fill_price = D("1");
+  action.price_step = D("-0.5");  // 1, 0.5, 0 -> third fill invalid
+  const Plan plan = plan_order(action, facts("AAPL", "3"));
+  ASSERT_EQ(plan.steps.size(), 1u);
+  EXPECT_EQ(plan.steps[0].kind, StepKind::kReject);
+  EXPECT_EQ(plan.steps[0].ord_rej_reason, 99);
+  EXPECT_NE(plan.steps[0].text.find("fill 3 of 3"), std::string::npos) << plan.steps[0].text;
+}
+
+TEST(SimRules, RejectAckAndSilentPlans) {
+  Action reject;
+  reject.kind = ActionKind::kReject;
+  reject.reject_text = "unknown symbol";
+  reject.ord_rej_reason = 1;
+  reject.ack_delay_ms = 25;
+  Plan plan = plan_order(reject, facts("ZZZZ", "1"));
+  ASSERT_EQ(plan.steps.size(), 1u);
+  EXPECT_EQ(plan.steps[0].kind, StepKind::kReject);
+  EXPECT_EQ(plan.steps[0].at_ms, 25);
+  EXPECT_EQ(plan.steps[0].text, "unknown symbol");
+  EXPECT_EQ(plan.steps[0].ord_rej_reason, 1);
+
+  Action ack;
+  ack.kind = ActionKind::kAck;
+  plan = plan_order(ack, facts("AAPL", "1"));
+  ASSERT_EQ(plan.steps.size(), 1u);
+  EXPECT_EQ(plan.steps[0].kind, StepKind::kAck);
+
+  Action silent;
+  silent.kind = ActionKind::kSilent;
+  EXPECT_TRUE(plan_order(silent, facts("AAPL", "1")).steps.empty());
+}
+
+// ---- engine ----
+
+NewOrderIn new_order(std::string cl_ord_id, std::string symbol = "AAPL", std::string qty = "10",
+                     std::optional<std::string> price = std::nullopt) {
+  NewOrderIn in;
+  in.cl_ord_id = std::move(cl_ord_id);
+  in.account = "ACC1";
+  in.symbol = std::move(symbol);
+  in.side = kSideBuy;
+  in.ord_type = price ? '2' : '1';
+  in.order_qty = std::move(qty);
+  in.price = std::move(price);
+  return in;
+}
+
+CancelIn cancel(std::string cl_ord_id, std::string orig) {
+  CancelIn in;
+  in.cl_ord_id = std::move(cl_ord_id);
+  in.orig_cl_ord_id = std::move(orig);
+  in.symbol = "AAPL";
+  return in;
+}
+
+StatusIn status(std::string cl_ord_id) {
+  StatusIn in;
+  in.cl_ord_id = std::move(cl_ord_id);
+  in.symbol = "AAPL";
+  in.ord_status_req_id = "Q1";
+  return in;
+}
+
+const ExecReportOut& er(const std::vector<Outgoing>& out, std::size_t i) {
+  return std::get<ExecReportOut>(out.at(i));
+}
+
+Rule rule_for(std::string symbol, Action action) {
+  Rule rule;
+  rule.name = symbol;
+  rule.match.symbol = std::move(symbol);
+  rule.action = std::move(action);
+  return rule;
+}
+
+TEST(SimEngine, DefaultRuleAcksAndFillsAtOnce) {
+  Engine engine(EngineOptions{{}, 7, 100, PossResendDuplicatePolicy::kReject});
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL", "10", "187.25"), 0, out);
+  ASSERT_EQ(out.size(), 2u);
+  const ExecReportOut& ack = er(out, 0);
+  EXPECT_EQ(ack.exec_type, '0');
+  EXPECT_EQ(ack.ord_status, '0');
+  EXPECT_EQ(ack.order_id, "SIM-7-1");
+  EXPECT_EQ(ack.cl_ord_id, "C1");
+  EXPECT_EQ(ack.leaves_qty, D("10"));
+  EXPECT_EQ(ack.cum_qty, D("0"));
+  EXPECT_EQ(ack.avg_px, D("0"));
+  EXPECT_FALSE(ack.last_qty);
+  const ExecReportOut& fill = er(out, 1);
+  EXPECT_EQ(fill.exec_type, 'F');
+  EXPECT_EQ(fill.ord_status, '2');
+  EXPECT_EQ(fill.order_id, "SIM-7-1");
+  EXPECT_EQ(fill.last_qty, D("10"));
+  EXPECT_EQ(fill.last_px, D("187.25"));
+  EXPECT_EQ(fill.cum_qty, D("10"));
+  EXPECT_EQ(fill.leaves_qty, D("0"));
+  EXPECT_EQ(fill.avg_px, D("187.25"));
+  EXPECT_NE(ack.exec_id, fill.exec_id);
+  EXPECT_EQ(ack.exec_id.rfind("SIMX-7-", 0), 0u);
+  EXPECT_FALSE(engine.next_due());
+}
+
+TEST(SimEngine, DuplicateClOrdIdIsRejectedAndCounted) {
+  Engine engine(EngineOptions{});
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1"), 0, out);
+  out.clear();
+  engine.handle(new_order("C1"), 1, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(er(out, 0).exec_type, '8');
+  EXPECT_EQ(er(out, 0).ord_status, '8');
+  EXPECT_EQ(er(out, 0).ord_rej_reason, 6);
+  EXPECT_EQ(er(out, 0).text, "duplicate ClOrdID");
+  EXPECT_EQ(er(out, 0).order_id, "NONE");
+  EXPECT_EQ(engine.counters().duplicate_cl_ord_ids, 1u);
+  EXPECT_EQ(engine.counters().new_orders, 1u);
+  EXPECT_EQ(engine.order_count(), 1u);
+}
+
+TEST(SimEngine, PossResendOfAKnownOrderCanBeAnsweredWithItsStatus) {
+  EngineOptions options;
+  options.poss_resend_duplicate = PossResendDuplicatePolicy::kStatus;
+  Engine engine(options);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1"), 0, out);
+  out.clear();
+  NewOrderIn resend = new_order("C1");
+  resend.poss_resend = true;
+  engine.handle(resend, 1, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(er(out, 0).exec_type, 'I');
+  EXPECT_EQ(er(out, 0).ord_status, '2');
+  EXPECT_EQ(engine.counters().duplicate_cl_ord_ids, 1u);
+  out.clear();
+  engine.handle(new_order("C1"), 2, out);  // without PossResend: still a reject
+  EXPECT_EQ(er(out, 0).exec_type, '8');
+}
+
+TEST(SimEngine, PartialFillsAreSpacedAndAddUp) {
+  Action action;
+  action.fills = 3;
+  action.fill_price = D("100");
+  action.price_step = D("0.01");
+  action.ack_delay_ms = 10;
+  action.fill_interval_ms = 100;
+  Engine engine(EngineOptions{{rule_for("AAPL", action)}, 1, 100, {}});
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL", "30"), 1000, out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(engine.next_due(), 1010);
+  engine.run_due(1010, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(er(out, 0).exec_type, '0');
+  engine.run_due(1109, out);
+  EXPECT_EQ(out.size(), 1u);  // not yet
+  engine.run_due(1110, out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(er(out, 1).ord_status, '1');
+  EXPECT_EQ(er(out, 1).last_qty, D("10"));
+  EXPECT_EQ(er(out, 1).leaves_qty, D("20"));
+  engine.run_due(5000, out);  // both remaining fills are due
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(er(out, 2).last_px, D("100.01"));
+  EXPECT_EQ(er(out, 2).cum_qty, D("20"));
+  EXPECT_EQ(er(out, 2).avg_px, D("100.005"));
+  EXPECT_EQ(er(out, 3).ord_status, '2');
+  EXPECT_EQ(er(out, 3).last_px, D("100.02"));
+  EXPECT_EQ(er(out, 3).cum_qty, D("30"));
+  EXPECT_EQ(er(out, 3).leaves_qty, D("0"));
+  EXPECT_EQ(er(out, 3).avg_px, D("100.01"));
+  EXPECT_EQ(engine.counters().fills, 3u);
+}
+
+TEST(SimEngine, CancelStopsScheduledFills) {
+  Action action;
+  action.fills = 2;
+  action.fill_interval_ms = 50;
+  Engine engine(EngineOptions{{rule_for("AAPL", action)}, 1, 100, {}});
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL", "10"), 0, out);
+  engine.run_due(50, out);
+  ASSERT_EQ(out.size(), 2u);  // ack + first fill
+  out.clear();
+  engine.handle(cancel("X1", "C1"), 60, out);
+  ASSERT_EQ(out.size(), 1u);
+  const ExecReportOut& canceled = er(out, 0);
+  EXPECT_EQ(canceled.exec_type, '4');
+  EXPECT_EQ(canceled.ord_status, '4');
+  EXPECT_EQ(canceled.cl_ord_id, "X1");
+  EXPECT_EQ(canceled.orig_cl_ord_id, "C1");
+  EXPECT_EQ(canceled.cum_qty, D("5"));
+  EXPECT_EQ(canceled.leaves_qty, D("0"));
+  out.clear();
+  engine.run_due(10'000, out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(engine.counters().steps_skipped, 1u);
+  EXPECT_FALSE(engine.next_due());
+}
+
+TEST(SimEngine, CancelBeforeADelayedAckSuppressesTheAck) {
+  Action action;
+  action.ack_delay_ms = 500;
+  Engine engine(EngineOptions{{rule_for("AAPL", action)}, 1, 100, {}});
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1"), 0, out);
+  engine.handle(cancel("X1", "C1"), 10, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(er(out, 0).exec_type, '4');
+  engine.run_due(1000, out);
+  EXPECT_EQ(out.size(), 1u);
+}
+
+TEST(SimEngine, CancelRejects) {
+  Engine engine(EngineOptions{});
+  std::vector<Outgoing> out;
+  engine.handle(cancel("X1", "NOPE"), 0, out);
+  ASSERT_EQ(out.size(), 1u);
+  auto reject = std::get<CancelRejectOut>(out[0]);
+  EXPECT_EQ(reject.order_id, "NONE");
+  EXPECT_EQ(reject.ord_status, '8');
+  EXPECT_EQ(reject.cxl_rej_reason, 1);
+  EXPECT_EQ(reject.cl_ord_id, "X1");
+  EXPECT_EQ(reject.orig_cl_ord_id, "NOPE");
+
+  out.clear();
+  engine.handle(new_order("C1"), 0, out);  // default rule: filled at once
+  out.clear();
+  engine.handle(cancel("X2", "C1"), 1, out);
+  reject = std::get<CancelRejectOut>(out.at(0));
+  EXPECT_EQ(reject.cxl_rej_reason, 0);  // too late
+  EXPECT_EQ(reject.ord_status, '2');
+  EXPECT_EQ(reject.order_id, "SIM-1-1");
+
+  out.clear();
+  engine.handle(cancel("X2", "C1"), 2, out);  // reused cancel ClOrdID
+  reject = std::get<CancelRejectOut>(out.at(0));
+  EXPECT_EQ(reject.cxl_rej_reason, 6);
+  EXPECT_EQ(engine.counters().cancel_rejects, 3u);
+}
+
+TEST(SimEngine, AckOnlyOrdersStayOpenUntilCanceled) {
+  Action ack;
+  ack.kind = ActionKind::kAck;
+  Engine engine(EngineOptions{{rule_for("HOLD", ack)}, 1, 100, {}});
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "HOLD"), 0, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(er(out, 0).ord_status, '0');
+  engine.handle(status("C1"), 5, out);
+  EXPECT_EQ(er(out, 1).exec_type, 'I');
+  EXPECT_EQ(er(out, 1).ord_status, '0');
+  EXPECT_EQ(er(out, 1).ord_status_req_id, "Q1");
+  engine.handle(cancel("X1", "C1"), 10, out);
+  EXPECT_EQ(er(out, 2).exec_type, '4');
+  engine.handle(status("X1"), 15, out);  // the cancel's ClOrdID finds the order too
+  EXPECT_EQ(er(out, 3).ord_status, '4');
+}
+
+TEST(SimEngine, SilentOrdersGetNoAnswerButExist) {
+  Action silent;
+  silent.kind = ActionKind::kSilent;
+  Engine engine(EngineOptions{{rule_for("SLNT", silent)}, 1, 100, {}});
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "SLNT"), 0, out);
+  engine.run_due(1'000'000, out);
+  EXPECT_TRUE(out.empty());
+  engine.handle(status("C1"), 1, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(er(out, 0).ord_status, 'A');  // pending new
+  EXPECT_EQ(er(out, 0).order_id, "SIM-1-1");
+}
+
+TEST(SimEngine, StatusOfAnUnknownOrder) {
+  Engine engine(EngineOptions{});
+  std::vector<Outgoing> out;
+  engine.handle(status("NOPE"), 0, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(er(out, 0).exec_type, 'I');
+  EXPECT_EQ(er(out, 0).ord_status, '8');
+  EXPECT_EQ(er(out, 0).ord_rej_reason, 5);
+  EXPECT_EQ(er(out, 0).order_id, "NONE");
+  EXPECT_EQ(er(out, 0).cl_ord_id, "NOPE");
+}
+
+TEST(SimEngine, RuleRejectAfterDelay) {
+  Action reject;
+  reject.kind = ActionKind::kReject;
+  reject.reject_text = "no shorting";
+  reject.ack_delay_ms = 20;
+  Engine engine(EngineOptions{{rule_for("AAPL", reject)}, 1, 100, {}});
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1"), 0, out);
+  EXPECT_TRUE(out.empty());
+  engine.handle(status("C1"), 1, out);
+  EXPECT_EQ(er(out, 0).ord_status, 'A');
+  engine.run_due(20, out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(er(out, 1).exec_type, '8');
+  EXPECT_EQ(er(out, 1).text, "no shorting");
+  EXPECT_EQ(er(out, 1).ord_rej_reason, 0);
+  EXPECT_EQ(er(out, 1).leaves_qty, D("0"));
+}
+
+TEST(SimEngine, InvalidQuantityOrPriceIsRejected) {
+  Engine engine(EngineOptions{});
+  std::vector<Outgoing> out;
+  NewOrderIn no_qty = new_order("C1");
+  no_qty.order_qty.reset();
+  engine.handle(no_qty, 0, out);
+  engine.handle(new_order("C2", "AAPL", "0"), 0, out);
+  engine.handle(new_order("C3", "AAPL", "1.123456789"), 0, out);
+  engine.handle(new_order("C4", "AAPL", "1", "-5"), 0, out);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(er(out, 0).ord_rej_reason, 13);
+  EXPECT_EQ(er(out, 1).ord_rej_reason, 13);
+  EXPECT_EQ(er(out, 2).ord_rej_reason, 13);
+  EXPECT_EQ(er(out, 3).ord_rej_reason, 99);
+  EXPECT_EQ(engine.counters().invalid_orders, 4u);
+  EXPECT_EQ(engine.order_count(), 0u);
+}
+
+TEST(SimEngine, OrderTableIsBounded) {
+  EngineOptions options;
+  options.max_orders = 2;
+  Engine engine(options);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1"), 0, out);
+  engine.handle(new_order("C2"), 0, out);
+  out.clear();
+  engine.handle(new_order("C3"), 0, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(er(out, 0).exec_type, '8');
+  EXPECT_NE(er(out, 0).text.find("max_orders"), std::string::npos);
+}
+
+TEST(SimEngine, FractionalQuantitiesFillExactly) {
+  Action action;
+  action.fills = 3;
+  Engine engine(EngineOptions{{rule_for("AAPL", action)}, 1, 100, {}});
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL", "1", "3.33"), 0, out);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(er(out, 1).last_qty, D("0.4"));
+  EXPECT_EQ(er(out, 2).last_qty, D("0.3"));
+  EXPECT_EQ(er(out, 3).last_qty, D("0.3"));
+  EXPECT_EQ(er(out, 3).cum_qty, D("1"));
+  EXPECT_EQ(er(out, 3).avg_px, D("3.33"));
+}
+
+// ---- config ----
+
+tl::expected<SimConfig, std::string> parse(const std::string& text) {
+  return parse_config(text, "/etc/brokersim", "test.toml");
+}
+
+const std::string kMinimal =
+    "port = 9878\n"
+    "data_dictionary = \"dict.xml\"\n"
+    "state_dir = \"/tmp/sim-state\"\n";
+
+TEST(SimConfig, MinimalConfigGetsDefaults) {
+  const auto c = parse(kMinimal);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->listen_address, "127.0.0.1");
+  EXPECT_EQ(c->port, 9878);
+  EXPECT_EQ(c->sender_comp_id, "SIMBROKER");
+  EXPECT_EQ(c->target_comp_id, "BROKERGW");
+  EXPECT_EQ(c->data_dictionary, std::filesystem::path("/etc/brokersim/dict.xml"));
+  EXPECT_EQ(c->journal_file, std::filesystem::path("/tmp/sim-state/journal.jsonl"));
+  EXPECT_TRUE(c->rules.empty());
+}
+
+TEST(SimConfig, ParsesRules) {
+  const auto c = parse(kMinimal +
+                       "[[rules]]\n"
+                       "name = \"big\"\n"
+                       "symbol = \"AAPL\"\n"
+                       "side = \"sell\"\n"
+                       "min_qty = 100\n"
+                       "max_qty = \"1000.5\"\n"
+                       "action = \"fill\"\n"
+                       "fills = 4\n"
+                       "fill_price = \"187.25\"\n"
+                       "price_step = \"-0.01\"\n"
+                       "ack_delay_ms = 5\n"
+                       "fill_interval_ms = 200\n"
+                       "[[rules]]\n"
+                       "account = \"BAD\"\n"
+                       "action = \"reject\"\n"
+                       "reason = \"account blocked\"\n"
+                       "ord_rej_reason = 15\n");
+  ASSERT_TRUE(c) << c.error();
+  ASSERT_EQ(c->rules.size(), 2u);
+  const Rule& big = c->rules[0];
+  EXPECT_EQ(big.name, "big");
+  EXPECT_EQ(big.match.symbol, "AAPL");
+  EXPECT_EQ(big.match.side, '2');
+  EXPECT_EQ(big.match.min_qty, D("100"));
+  EXPECT_EQ(big.match.max_qty, D("1000.5"));
+  EXPECT_EQ(big.action.fills, 4);
+  EXPECT_EQ(big.action.fill_price, D("187.25"));
+  EXPECT_EQ(big.action.price_step, D("-0.01"));
+  EXPECT_EQ(big.action.ack_delay_ms, 5);
+  EXPECT_EQ(big.action.fill_interval_ms, 200);
+  EXPECT_EQ(c->rules[1].name, "rules[1]");
+  EXPECT_EQ(c->rules[1].action.kind, ActionKind::kReject);
+  EXPECT_EQ(c->rules[1].action.reject_text, "account blocked");
+  EXPECT_EQ(c->rules[1].action.ord_rej_reason, 15);
+}
+
+void expect_error(const std::string& text, const std::string& fragment) {
+  const auto c = parse(text);
+  ASSERT_FALSE(c) << "accepted: " << text;
+  EXPECT_NE(c.error().find(fragment), std::string::npos) << c.error();
+}
+
+TEST(SimConfig, ErrorsNameTheKey) {
+  expect_error("data_dictionary = \"d\"\nstate_dir = \"s\"\n", "port: missing");
+  expect_error(kMinimal + "listen_address = \"0.0.0.0\"\n", "listen_address: must be");
+  expect_error(kMinimal + "listen_address = \"10.0.0.1\"\n", "listen_address");
+  expect_error(kMinimal + "prot = 1\n", "prot: unknown key");
+  expect_error(kMinimal + "port = 70000\n", "test.toml");  // duplicate key: TOML error
+  expect_error("port = 70000\ndata_dictionary = \"d\"\nstate_dir = \"s\"\n", "port: must be in");
+  expect_error(kMinimal + "[[rules]]\naction = \"fil\"\n", "rules[0].action");
+  expect_error(kMinimal + "[[rules]]\nsymbol = \"A\"\n", "rules[0].action: missing");
+  expect_error(kMinimal + "[[rules]]\naction = \"fill\"\nfills = 0\n", "rules[0].fills");
+  expect_error(kMinimal + "[[rules]]\naction = \"fill\"\nfill_price = 1.5\n",
+               "rules[0].fill_price: write decimals as strings");
+  expect_error(kMinimal + "[[rules]]\naction = \"fill\"\nfill_price = \"1.5.1\"\n",
+               "rules[0].fill_price");
+  expect_error(kMinimal + "[[rules]]\naction = \"ack\"\nfills = 2\n",
+               "rules[0].fills: not used by action \"ack\"");
+  expect_error(kMinimal + "[[rules]]\naction = \"silent\"\nack_delay_ms = 2\n",
+               "rules[0].ack_delay_ms: not used");
+  expect_error(kMinimal + "[[rules]]\naction = \"fill\"\nside = \"long\"\n", "rules[0].side");
+  expect_error(kMinimal + "[[rules]]\naction = \"fill\"\nmin_qty = \"5\"\nmax_qty = \"4\"\n",
+               "rules[0].min_qty: must not exceed max_qty");
+  expect_error(kMinimal + "[[rules]]\naction = \"fill\"\nsymbl = \"A\"\n",
+               "rules[0].symbl: unknown key");
+  expect_error(kMinimal + "log_level = \"loud\"\n", "log_level");
+  expect_error(kMinimal + "poss_resend_duplicate = \"maybe\"\n", "poss_resend_duplicate");
+}
+
+TEST(SimConfig, LoopbackAddresses) {
+  EXPECT_TRUE(is_loopback_ipv4("127.0.0.1"));
+  EXPECT_TRUE(is_loopback_ipv4("127.1.2.3"));
+  for (const char* bad : {"0.0.0.0", "128.0.0.1", "127.0.0", "127.0.0.1.1", "127.0.0.256",
+                          "localhost", "::1", "127..0.1", " 127.0.0.1", ""}) {
+    EXPECT_FALSE(is_loopback_ipv4(bad)) << bad;
+  }
+}
+
+TEST(SimConfig, ExampleConfigIsValid) {
+  const auto c = load_config(std::filesystem::path(BROKERGW_SOURCE_DIR) / "sim/sim.example.toml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_FALSE(c->rules.empty());
+  EXPECT_EQ(c->data_dictionary,
+            std::filesystem::path(BROKERGW_SOURCE_DIR) / "fixspec/FIX44.brokergw.xml");
+}
+
+// ---- journal ----
+
+TEST(SimJournal, MasksSecretsOnly) {
+  const std::string raw =
+      "8=FIX.4.4\x01"
+      "35=A\x01"
+      "553=user\x01"
+      "554=s3cr=t\x01"
+      "1554=x\x01"
+      "5540=y\x01"
+      "96=raw\x01"
+      "10=000\x01";
+  EXPECT_EQ(printable_fix(raw), "8=FIX.4.4|35=A|553=user|554=***|1554=x|5540=y|96=***|10=000|");
+  EXPECT_EQ(mask_secrets("554=a|58=b"), "554=***|58=b");
+  EXPECT_EQ(mask_secrets("58=554=x"), "58=554=x");
+}
+
+TEST(SimJournal, LineIsOneJsonObject) {
+  JournalEntry entry;
+  entry.ts_us = 1'700'000'000'000'000;
+  entry.msg_type = "D";
+  entry.cl_ord_id = "C\"1";
+  entry.msg_seq_num = 42;
+  entry.poss_resend = true;
+  entry.raw =
+      "8=FIX.4.4\x01"
+      "35=D\x01"
+      "11=C\"1\x01";
+  const std::string line = journal_line(entry);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  const auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["ts_us"], 1'700'000'000'000'000);
+  EXPECT_EQ(j["msg_type"], "D");
+  EXPECT_EQ(j["cl_ord_id"], "C\"1");
+  EXPECT_EQ(j["msg_seq_num"], 42);
+  EXPECT_EQ(j["poss_resend"], true);
+  EXPECT_EQ(j["poss_dup"], false);
+  EXPECT_EQ(j["raw"], "8=FIX.4.4|35=D|11=C\"1|");
+
+  entry.cl_ord_id.reset();
+  EXPECT_TRUE(nlohmann::json::parse(journal_line(entry))["cl_ord_id"].is_null());
+}
+
+}  // namespace
+}  // namespace brokergw::sim
