@@ -37,6 +37,11 @@ struct BrokerReport {
   std::string cancel_id;        // our ClOrdID of the cancel request, when the report is about one
   std::string exec_id;          // the broker's execution id, for de-duplication ("" if none)
   bool possible_duplicate = false;  // PossDupFlag / PossResend set by the broker
+  // The broker answered a status query: it does not know this order (it never arrived).
+  bool not_at_broker = false;
+  // The broker refused a NewOrderSingle because it already has this ClOrdID: the order is
+  // there (our resend crossed an earlier copy), not rejected.
+  bool duplicate_order = false;
   core::OrderEvent event;
   std::string summary;  // one line for logs (never contains credentials)
 };
@@ -56,7 +61,10 @@ class BrokerAdapter {
   virtual void start(AdapterListener& listener) = 0;
   virtual void stop() = 0;
   virtual bool logged_on() const = 0;
-  virtual SendResult send_new_order(const core::Order& order) = 0;
+  // poss_resend: an idempotent resend of the same ClOrdID (FIX PossResend=Y).
+  virtual SendResult send_new_order(const core::Order& order, bool poss_resend) = 0;
+  // Asks the broker for the order's status by our ClOrdID (FIX OrderStatusRequest 35=H).
+  virtual SendResult send_status_request(const core::Order& order) = 0;
   virtual SendResult send_cancel(const core::Order& order, std::string_view cancel_id) = 0;
 };
 

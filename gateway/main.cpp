@@ -18,8 +18,12 @@
 #include <CLI/CLI.hpp>
 
 #include "adapters/fix/fix_adapter.h"
+#include "adapters/kafka/kafka_sink.h"
 #include "gateway/api/http_api.h"
 #include "gateway/config/config.h"
+#include "gateway/events/notifier.h"
+#include "gateway/events/publisher.h"
+#include "gateway/events/retention.h"
 #include "gateway/service/order_service.h"
 #include "store/store.h"
 
@@ -110,16 +114,76 @@ int main(int argc, char** argv) {
       spdlog::critical("{}", adapter.error());
       return 1;
     }
-    lanes.push_back({std::move(*adapter), b.queue_capacity});
+    service::BrokerPolicy policy;
+    policy.queue_capacity = b.queue_capacity;
+    policy.ack_timeout_ms = b.ack_timeout_ms;
+    policy.resolution = b.unknown_resolution == "resend" ? service::Resolution::kResend
+                                                         : service::Resolution::kStatusQuery;
+    policy.backoff = {.base_ms = b.retry_base_ms,
+                      .cap_ms = b.retry_cap_ms,
+                      .max_attempts = b.retry_max_attempts,
+                      .jitter_pct = b.retry_jitter_pct};
+    policy.max_messages_per_s = b.max_messages_per_s;
+    policy.stale_order_age_ms = b.stale_order_age_ms;
+    policy.query_on_reconnect = b.query_on_reconnect;
+    lanes.push_back({std::move(*adapter), policy});
   }
 
-  service::OrderService orders(*db, std::move(lanes), service::system_now_us);
+  // Events: journaled by the service, published to Kafka by the outbox publisher (when
+  // configured), served to pollers by the API, compacted by the retention job.
+  events::EventNotifier notifier;
+  const bool kafka_enabled = !cfg.kafka_bootstrap_servers.empty();
+  events::OutboxPublisher publisher(*db, {.instance_id = cfg.instance_id});
+  std::unique_ptr<events::EventSink> sink;
+  if (kafka_enabled) {
+    auto made = adapters::kafka::make_kafka_sink(
+        {.bootstrap_servers = cfg.kafka_bootstrap_servers,
+         .topic = cfg.kafka_topic,
+         .client_id = cfg.kafka_client_id,
+         .queue_max_messages = cfg.kafka_queue_max_messages,
+         .linger_ms = cfg.kafka_linger_ms,
+         .extra = {}},
+        publisher.delivery_callback());
+    if (!made) {
+      spdlog::critical("kafka: {}", made.error());
+      return 1;
+    }
+    sink = std::move(*made);
+    notifier.set_listener([&publisher] { publisher.notify(); });
+    if (auto s = publisher.start(*sink); !s) {
+      spdlog::critical("events: cannot start the publisher: {}", s.error().detail);
+      return 1;
+    }
+  } else {
+    spdlog::warn("kafka.bootstrap_servers is not set: events are served by the polling API only");
+  }
+  events::RetentionJob retention(
+      *db, service::system_now_us,
+      {.events_retention = std::chrono::hours(cfg.events_retention_hours),
+       .dedup_retention = std::chrono::hours(cfg.events_dedup_retention_hours),
+       .kafka_enabled = kafka_enabled});
+  retention.start();
+
+  service::OrderService orders(*db, std::move(lanes), service::system_now_us, notifier);
   orders.start();
 
-  api::HttpApi http(orders, cfg, read_token(cfg.api_token_file));
+  auto event_status = [&]() {
+    api::HttpApi::EventStatus st;
+    st.kafka_enabled = kafka_enabled;
+    if (kafka_enabled) {
+      events::PublisherStats ps = publisher.stats();
+      st.kafka_healthy = ps.sink_healthy;
+      st.published_through = ps.acked_through;
+      st.delivered = ps.delivered;
+      st.failed = ps.failed;
+    }
+    return st;
+  };
+  api::HttpApi http(orders, cfg, read_token(cfg.api_token_file), event_status);
   if (auto started = http.start(); !started) {
     spdlog::critical("{}", started.error());
     orders.stop();
+    publisher.stop();
     db->close();
     return 1;
   }
@@ -145,7 +209,11 @@ int main(int argc, char** argv) {
   spdlog::info("signal {} received: shutting down", sig);
   sd_notify(0, "STOPPING=1");
   http.stop();
+  notifier.close();
   orders.stop();
+  retention.stop();
+  publisher.stop();  // flushes what Kafka takes within a bound, persists the cursor
+  sink.reset();
   db->close();
   running = false;
   if (watchdog.joinable()) watchdog.join();

@@ -28,7 +28,9 @@
 #include <deque>
 #include <exception>
 #include <filesystem>
+#include <limits>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -67,8 +69,15 @@ namespace {
 // Bumped when the key or record format changes; a store with another version is refused.
 constexpr std::string_view kSchemaKey = "schema_version";
 constexpr std::string_view kSchemaVersion = "1";
+// Event sequence and Kafka cursor (meta values: 8-byte big-endian; absent means 0).
+constexpr std::string_view kLastEventSeqKey = "last_event_seq";
+constexpr std::string_view kPublishedSeqKey = "published_seq";
 // Concurrent read transactions (LMDB's default is 126). 64 bytes each in the lock file.
 constexpr unsigned kMaxReaders = 512;
+// Named databases the environment may hold: the 9 of open_tables() plus room for the FIX
+// session tables that are to move into this environment (docs/ARCHITECTURE.md). LMDB keeps
+// this in the handle, not the file, so raising it later needs no migration.
+constexpr unsigned kMaxDbs = 32;
 
 MDB_val as_val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view as_view(const MDB_val& v) {
@@ -119,11 +128,59 @@ StoreError lmdb_error(int rc, std::string context) {
   return StoreError{classify(rc), std::move(context) + ": " + mdb_strerror(rc)};
 }
 
+// Fixed-width big-endian integers: LMDB compares keys with memcmp, so these sort numerically.
+std::string be64(std::uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return out;
+}
+
+std::optional<std::uint64_t> from_be64(std::string_view s) {
+  if (s.size() != 8) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : s) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+
+// Timestamps are signed; with the sign bit flipped, their big-endian bytes sort in time order
+// (negative times first), which the time-ordered indexes rely on.
+constexpr std::uint64_t kSignBit = 1ull << 63;
+std::string time_bytes(core::TimestampUs t) {
+  return be64(static_cast<std::uint64_t>(t) ^ kSignBit);
+}
+std::optional<core::TimestampUs> time_from_bytes(std::string_view s) {
+  std::optional<std::uint64_t> v = from_be64(s);
+  if (!v) return std::nullopt;
+  return static_cast<core::TimestampUs>(*v ^ kSignBit);
+}
+
+// Index key of the time-ordered tables (retries_due, exec_seen_by_time): time, then the key of
+// the entry it indexes, so entries due at the same time are ordered by that key.
+std::string time_key(core::TimestampUs t, std::string_view suffix) {
+  std::string key = time_bytes(t);
+  key.append(suffix);
+  return key;
+}
+
+// "<time>+<key>" for error texts.
+std::string printable_time_key(std::string_view key) {
+  std::optional<core::TimestampUs> t = time_from_bytes(key.substr(0, 8));
+  if (!t) return printable(key);
+  return std::to_string(*t) + "+" + printable(key.substr(8));
+}
+
 struct Dbis {
   MDB_dbi orders = 0;
   MDB_dbi broker_ids = 0;
   MDB_dbi cancels = 0;
   MDB_dbi exec_seen = 0;
+  MDB_dbi exec_seen_by_time = 0;
+  MDB_dbi events = 0;
+  MDB_dbi retries = 0;
+  MDB_dbi retries_due = 0;
   MDB_dbi meta = 0;
 };
 
@@ -148,6 +205,7 @@ class Cursor {
   }
   int open(MDB_txn* txn, MDB_dbi dbi) { return mdb_cursor_open(txn, dbi, &cursor_); }
   int get(MDB_val* k, MDB_val* v, MDB_cursor_op op) { return mdb_cursor_get(cursor_, k, v, op); }
+  int del() { return mdb_cursor_del(cursor_, 0); }
 
  private:
   MDB_cursor* cursor_ = nullptr;
@@ -268,6 +326,105 @@ class LmdbTxn : public Base {
     return {};
   }
 
+  Result<std::vector<StoredEvent>> events_after(std::uint64_t after_seq,
+                                                std::size_t limit) override {
+    std::vector<StoredEvent> out;
+    if (limit == 0 || after_seq == std::numeric_limits<std::uint64_t>::max()) return out;
+    Cursor cursor;
+    if (int rc = cursor.open(txn_, dbis_.events); rc != 0) return fail(rc, "open events cursor");
+    const std::string start = be64(after_seq + 1);
+    MDB_val k = as_val(start);
+    MDB_val v;
+    int rc = cursor.get(&k, &v, MDB_SET_RANGE);
+    for (; rc == 0 && out.size() < limit; rc = cursor.get(&k, &v, MDB_NEXT)) {
+      Result<StoredEvent> e = decode_event_at(k, v);
+      if (!e) return tl::unexpected(e.error());
+      out.push_back(std::move(*e));
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) return fail(rc, "scan events");
+    return out;
+  }
+
+  Result<std::uint64_t> last_event_seq() override { return meta_u64(kLastEventSeqKey); }
+
+  Result<std::uint64_t> first_event_seq() override {
+    Cursor cursor;
+    if (int rc = cursor.open(txn_, dbis_.events); rc != 0) return fail(rc, "open events cursor");
+    MDB_val k;
+    MDB_val v;
+    int rc = cursor.get(&k, &v, MDB_FIRST);
+    if (rc == MDB_NOTFOUND) return 0;
+    if (rc != 0) return fail(rc, "first event");
+    return event_seq_of(k);
+  }
+
+  Result<std::uint64_t> published_seq() override { return meta_u64(kPublishedSeqKey); }
+
+  Result<std::optional<RetryEntry>> get_retry(std::string_view client_order_id) override {
+    // No entry can exist under a key that schedule_retry refuses.
+    if (!retry_id_error(client_order_id).empty()) return std::optional<RetryEntry>();
+    MDB_val k = as_val(client_order_id);
+    MDB_val v;
+    int rc = mdb_get(txn_, dbis_.retries, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<RetryEntry>();
+    if (rc != 0) return fail(rc, "get retry " + printable(client_order_id));
+    Result<RetryEntry> r = decode_retry_at(client_order_id, v);
+    if (!r) return tl::unexpected(r.error());
+    return std::optional<RetryEntry>(std::move(*r));
+  }
+
+  Result<std::vector<RetryEntry>> due_retries(core::TimestampUs now_us,
+                                              std::size_t limit) override {
+    std::vector<RetryEntry> out;
+    if (limit == 0) return out;
+    Cursor cursor;
+    if (int rc = cursor.open(txn_, dbis_.retries_due); rc != 0) {
+      return fail(rc, "open retries_due cursor");
+    }
+    MDB_val k;
+    MDB_val v;
+    int rc = cursor.get(&k, &v, MDB_FIRST);
+    for (; rc == 0 && out.size() < limit; rc = cursor.get(&k, &v, MDB_NEXT)) {
+      Result<core::TimestampUs> due = due_of(as_view(k));
+      if (!due) return tl::unexpected(due.error());
+      if (*due > now_us) break;
+      const std::string_view id = as_view(k).substr(8);
+      MDB_val ek = as_val(id);
+      MDB_val ev;
+      int erc = mdb_get(txn_, dbis_.retries, &ek, &ev);
+      if (erc == MDB_NOTFOUND) {
+        return store_error(StoreErrc::kCorrupt,
+                           "retries_due[" + printable_time_key(as_view(k)) + "]: no retries entry");
+      }
+      if (erc != 0) return fail(erc, "get retry " + printable(id));
+      Result<RetryEntry> r = decode_retry_at(id, ev);
+      if (!r) return tl::unexpected(r.error());
+      if (r->due_us != *due) {
+        return store_error(StoreErrc::kCorrupt, "retries_due[" + printable_time_key(as_view(k)) +
+                                                    "]: retries entry is due at " +
+                                                    std::to_string(r->due_us));
+      }
+      out.push_back(std::move(*r));
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) return fail(rc, "scan retries_due");
+    return out;
+  }
+
+  Result<std::optional<core::TimestampUs>> next_retry_due() override {
+    Cursor cursor;
+    if (int rc = cursor.open(txn_, dbis_.retries_due); rc != 0) {
+      return fail(rc, "open retries_due cursor");
+    }
+    MDB_val k;
+    MDB_val v;
+    int rc = cursor.get(&k, &v, MDB_FIRST);
+    if (rc == MDB_NOTFOUND) return std::optional<core::TimestampUs>();
+    if (rc != 0) return fail(rc, "first retries_due");
+    Result<core::TimestampUs> due = due_of(as_view(k));
+    if (!due) return tl::unexpected(due.error());
+    return std::optional<core::TimestampUs>(*due);
+  }
+
   // The first LMDB failure seen in this transaction (not "not found"/"exists"). After one,
   // LMDB refuses the transaction, so a write function that ignored it must not succeed.
   const std::optional<StoreError>& poisoned() const { return poisoned_; }
@@ -290,6 +447,85 @@ class LmdbTxn : public Base {
                                                   printable(r->order.request.client_order_id));
     }
     return r;
+  }
+
+  std::size_t max_key_size() const {
+    return static_cast<std::size_t>(mdb_env_get_maxkeysize(mdb_txn_env(txn_)));
+  }
+
+  // Empty when id can key a retry: the retries key is the id and the retries_due key is 8
+  // bytes of due time plus the id, and both must fit LMDB's key size.
+  std::string retry_id_error(std::string_view id) const {
+    if (id.empty()) return "empty client_order_id";
+    if (8 + id.size() > max_key_size()) {
+      return "client_order_id of " + std::to_string(id.size()) + " bytes; a retry key holds " +
+             std::to_string(max_key_size() - 8);
+    }
+    return {};
+  }
+
+  // Meta integers (8-byte big-endian); absent is 0.
+  Result<std::uint64_t> meta_u64(std::string_view name) {
+    MDB_val k = as_val(name);
+    MDB_val v;
+    int rc = mdb_get(txn_, dbis_.meta, &k, &v);
+    if (rc == MDB_NOTFOUND) return 0;
+    if (rc != 0) return fail(rc, "get meta " + std::string(name));
+    std::optional<std::uint64_t> n = from_be64(as_view(v));
+    if (!n) {
+      return store_error(StoreErrc::kCorrupt, "meta[" + std::string(name) +
+                                                  "]: " + std::to_string(v.mv_size) +
+                                                  " bytes, not an 8-byte integer");
+    }
+    return *n;
+  }
+
+  Result<std::uint64_t> event_seq_of(const MDB_val& k) {
+    std::optional<std::uint64_t> seq = from_be64(as_view(k));
+    if (!seq || *seq == 0) {
+      return store_error(StoreErrc::kCorrupt,
+                         "events[" + printable(as_view(k)) + "]: key is not a sequence number");
+    }
+    return *seq;
+  }
+
+  Result<StoredEvent> decode_event_at(const MDB_val& k, const MDB_val& v) {
+    Result<std::uint64_t> seq = event_seq_of(k);
+    if (!seq) return tl::unexpected(seq.error());
+    Result<StoredEvent> r = codec::decode_event(as_view(v));
+    if (!r) {
+      return store_error(StoreErrc::kCorrupt,
+                         "events[" + std::to_string(*seq) + "]: " + r.error().detail);
+    }
+    if (r->seq != *seq) {
+      return store_error(StoreErrc::kCorrupt, "events[" + std::to_string(*seq) +
+                                                  "]: record is for seq " + std::to_string(r->seq));
+    }
+    return r;
+  }
+
+  Result<RetryEntry> decode_retry_at(std::string_view id, const MDB_val& v) {
+    Result<RetryEntry> r = codec::decode_retry(as_view(v));
+    if (!r) {
+      return store_error(StoreErrc::kCorrupt,
+                         "retries[" + printable(id) + "]: " + r.error().detail);
+    }
+    if (r->client_order_id != id) {
+      return store_error(StoreErrc::kCorrupt, "retries[" + printable(id) + "]: record is for " +
+                                                  printable(r->client_order_id));
+    }
+    return r;
+  }
+
+  // The due time of a retries_due key (8 bytes of time, then a non-empty id).
+  Result<core::TimestampUs> due_of(std::string_view key) {
+    std::optional<core::TimestampUs> t;
+    if (key.size() > 8) t = time_from_bytes(key.substr(0, 8));
+    if (!t) {
+      return store_error(StoreErrc::kCorrupt,
+                         "retries_due[" + printable(key) + "]: not a due time and an id");
+    }
+    return *t;
   }
 
   MDB_txn* txn_;
@@ -365,16 +601,207 @@ class LmdbWriteTxn final : public LmdbTxn<WriteTxn> {
     return {};
   }
 
-  Status mark_exec_seen(std::string_view broker, std::string_view exec_id) override {
+  // Two puts: exec_seen (the key, with its first-seen time) and exec_seen_by_time (time + key),
+  // the index compact() walks from its oldest end.
+  Status mark_exec_seen(std::string_view broker, std::string_view exec_id,
+                        core::TimestampUs seen_at_us) override {
     Result<std::string> key = broker_key(broker, exec_id);
     if (!key) return tl::unexpected(key.error());
+    const std::string index = time_key(seen_at_us, *key);
+    if (index.size() > max_key_size()) {
+      return store_error(StoreErrc::kAborted,
+                         "exec " + printable(*key) + ": key of " + std::to_string(key->size()) +
+                             " bytes; an exec key holds " + std::to_string(max_key_size() - 8));
+    }
+    const std::string seen = time_bytes(seen_at_us);
     MDB_val k = as_val(*key);
-    MDB_val v{0, nullptr};
+    MDB_val v = as_val(seen);
     int rc = mdb_put(txn_, dbis_.exec_seen, &k, &v, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) {
       return store_error(StoreErrc::kAlreadyExists, "exec " + printable(*key) + " already seen");
     }
     if (rc != 0) return fail(rc, "mark exec seen " + printable(*key));
+    MDB_val ik = as_val(index);
+    MDB_val empty{0, nullptr};
+    if (rc = mdb_put(txn_, dbis_.exec_seen_by_time, &ik, &empty, 0); rc != 0) {
+      return fail(rc, "index exec seen " + printable(*key));
+    }
+    return {};
+  }
+
+  // The sequence lives in meta, not in the last key of events: compaction may empty the table
+  // and the next event must still get last + 1. A failing write function aborts its nested
+  // transaction, meta included, so its seq is handed out again: the sequence stays gap-free.
+  Result<std::uint64_t> append_event(const StoredEvent& event) override {
+    Result<std::uint64_t> last = last_event_seq();
+    if (!last) return tl::unexpected(last.error());
+    if (*last == std::numeric_limits<std::uint64_t>::max()) {
+      return store_error(StoreErrc::kAborted, "event sequence exhausted");
+    }
+    StoredEvent record = event;
+    record.seq = *last + 1;
+    const std::string key = be64(record.seq);
+    const std::string bytes = codec::encode_event(record);
+    MDB_val k = as_val(key);
+    MDB_val v = as_val(bytes);
+    // MDB_APPEND: keys only grow, so pages fill completely; a key at or below the last one
+    // means events and meta disagree.
+    int rc = mdb_put(txn_, dbis_.events, &k, &v, MDB_APPEND);
+    if (rc == MDB_KEYEXIST) {
+      return store_error(StoreErrc::kCorrupt,
+                         "events: an event at or after seq " + std::to_string(record.seq) +
+                             " exists, but meta[last_event_seq] is " + std::to_string(*last));
+    }
+    if (rc != 0) return fail(rc, "append event " + std::to_string(record.seq));
+    if (Status s = put_meta_u64(kLastEventSeqKey, record.seq); !s) {
+      return tl::unexpected(s.error());
+    }
+    return record.seq;
+  }
+
+  Status set_published_seq(std::uint64_t seq) override {
+    Result<std::uint64_t> last = last_event_seq();
+    if (!last) return tl::unexpected(last.error());
+    if (seq > *last) {
+      return store_error(StoreErrc::kAborted, "published_seq " + std::to_string(seq) +
+                                                  " is beyond last_event_seq " +
+                                                  std::to_string(*last));
+    }
+    Result<std::uint64_t> current = published_seq();
+    if (!current) return tl::unexpected(current.error());
+    if (seq <= *current) return {};  // a late or repeated delivery report: the cursor stays
+    return put_meta_u64(kPublishedSeqKey, seq);
+  }
+
+  // Events go from the oldest end and stop at the first one that must stay (unpublished or
+  // recent), so the retained events are always the contiguous range first..last. Then dedup
+  // keys, oldest first through exec_seen_by_time. Every loop takes the first key afresh: what
+  // it deletes is always the front of its table.
+  Result<CompactionStats> compact(core::TimestampUs events_before_us,
+                                  core::TimestampUs dedup_before_us,
+                                  std::size_t max_items) override {
+    CompactionStats stats;
+    std::size_t budget = max_items;
+    Result<std::uint64_t> published = published_seq();
+    if (!published) return tl::unexpected(published.error());
+
+    Cursor events;
+    if (int rc = events.open(txn_, dbis_.events); rc != 0) return fail(rc, "open events cursor");
+    for (;;) {
+      MDB_val k;
+      MDB_val v;
+      int rc = events.get(&k, &v, MDB_FIRST);
+      if (rc == MDB_NOTFOUND) break;
+      if (rc != 0) return fail(rc, "first event");
+      Result<StoredEvent> e = decode_event_at(k, v);
+      if (!e) return tl::unexpected(e.error());
+      if (e->seq > *published || e->at_us >= events_before_us) break;
+      if (budget == 0) {
+        stats.more = true;
+        return stats;
+      }
+      if (rc = events.del(); rc != 0) return fail(rc, "delete event " + std::to_string(e->seq));
+      ++stats.events_deleted;
+      --budget;
+    }
+
+    Cursor index;
+    if (int rc = index.open(txn_, dbis_.exec_seen_by_time); rc != 0) {
+      return fail(rc, "open exec_seen_by_time cursor");
+    }
+    for (;;) {
+      MDB_val k;
+      MDB_val v;
+      int rc = index.get(&k, &v, MDB_FIRST);
+      if (rc == MDB_NOTFOUND) break;
+      if (rc != 0) return fail(rc, "first exec_seen_by_time");
+      const std::string index_key(as_view(k));  // copied: the page changes on delete
+      std::optional<core::TimestampUs> seen_at;
+      if (index_key.size() > 8) seen_at = time_from_bytes(std::string_view(index_key).substr(0, 8));
+      if (!seen_at) {
+        return store_error(StoreErrc::kCorrupt, "exec_seen_by_time[" + printable(index_key) +
+                                                    "]: not a time and an exec key");
+      }
+      if (*seen_at >= dedup_before_us) break;
+      if (budget == 0) {
+        stats.more = true;
+        return stats;
+      }
+      // The index entry and its exec_seen entry are written and deleted together; one without
+      // the other is corruption, not something to paper over.
+      const std::string exec_key = index_key.substr(8);
+      MDB_val ek = as_val(exec_key);
+      MDB_val ev;
+      int erc = mdb_get(txn_, dbis_.exec_seen, &ek, &ev);
+      if (erc != 0 && erc != MDB_NOTFOUND) return fail(erc, "get exec_seen " + printable(exec_key));
+      if (erc == MDB_NOTFOUND || time_from_bytes(as_view(ev)) != seen_at) {
+        return store_error(StoreErrc::kCorrupt, "exec_seen_by_time[" +
+                                                    printable_time_key(index_key) +
+                                                    "]: exec_seen has no entry seen at that time");
+      }
+      if (rc = index.del(); rc != 0) return fail(rc, "delete exec_seen_by_time entry");
+      if (rc = mdb_del(txn_, dbis_.exec_seen, &ek, nullptr); rc != 0) {
+        return fail(rc, "delete exec_seen " + printable(exec_key));
+      }
+      ++stats.dedup_keys_deleted;
+      --budget;
+    }
+    return stats;
+  }
+
+  Status schedule_retry(const RetryEntry& entry) override {
+    const std::string& id = entry.client_order_id;
+    if (std::string why = retry_id_error(id); !why.empty()) {
+      return store_error(StoreErrc::kAborted, "schedule retry: " + why);
+    }
+    if (Status s = drop_retry(id); !s) return s;
+    const std::string bytes = codec::encode_retry(entry);
+    MDB_val k = as_val(id);
+    MDB_val v = as_val(bytes);
+    if (int rc = mdb_put(txn_, dbis_.retries, &k, &v, 0); rc != 0) {
+      return fail(rc, "schedule retry " + printable(id));
+    }
+    const std::string due_key = time_key(entry.due_us, id);
+    MDB_val dk = as_val(due_key);
+    MDB_val empty{0, nullptr};
+    if (int rc = mdb_put(txn_, dbis_.retries_due, &dk, &empty, 0); rc != 0) {
+      return fail(rc, "index retry " + printable(id));
+    }
+    return {};
+  }
+
+  Status cancel_retry(std::string_view client_order_id) override {
+    return drop_retry(client_order_id);
+  }
+
+ private:
+  Status put_meta_u64(std::string_view name, std::uint64_t value) {
+    const std::string bytes = be64(value);
+    MDB_val k = as_val(name);
+    MDB_val v = as_val(bytes);
+    if (int rc = mdb_put(txn_, dbis_.meta, &k, &v, 0); rc != 0) {
+      return fail(rc, "put meta " + std::string(name));
+    }
+    return {};
+  }
+
+  // Deletes the order's retry entry and its due index key; nothing to do when it has none.
+  Status drop_retry(std::string_view id) {
+    Result<std::optional<RetryEntry>> old = get_retry(id);
+    if (!old) return tl::unexpected(old.error());
+    if (!*old) return {};
+    const std::string due_key = time_key((*old)->due_us, id);
+    MDB_val dk = as_val(due_key);
+    int rc = mdb_del(txn_, dbis_.retries_due, &dk, nullptr);
+    if (rc == MDB_NOTFOUND) {
+      return store_error(StoreErrc::kCorrupt, "retries[" + printable(id) + "]: no retries_due[" +
+                                                  printable_time_key(due_key) + "]");
+    }
+    if (rc != 0) return fail(rc, "unindex retry " + printable(id));
+    MDB_val k = as_val(id);
+    if (rc = mdb_del(txn_, dbis_.retries, &k, nullptr); rc != 0) {
+      return fail(rc, "delete retry " + printable(id));
+    }
     return {};
   }
 };
@@ -604,6 +1031,10 @@ Result<Dbis> open_tables(MDB_env* env, const std::string& path) {
                                                      {"broker_ids", &d.broker_ids},
                                                      {"cancels", &d.cancels},
                                                      {"exec_seen", &d.exec_seen},
+                                                     {"exec_seen_by_time", &d.exec_seen_by_time},
+                                                     {"events", &d.events},
+                                                     {"retries", &d.retries},
+                                                     {"retries_due", &d.retries_due},
                                                      {"meta", &d.meta}};
   for (const auto& [name, dbi] : tables) {
     if (int rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi); rc != 0) {
@@ -646,7 +1077,7 @@ Result<std::unique_ptr<Store>> open_lmdb_store(const LmdbOptions& options) {
   }
   auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   std::uint64_t map_size = (options.map_size_bytes + page - 1) / page * page;
-  int rc = mdb_env_set_maxdbs(env, 8);
+  int rc = mdb_env_set_maxdbs(env, kMaxDbs);
   if (rc == 0) rc = mdb_env_set_maxreaders(env, kMaxReaders);
   if (rc == 0) rc = mdb_env_set_mapsize(env, static_cast<std::size_t>(map_size));
   // MDB_NOTLS: read transactions are not tied to threads. No MDB_NOSYNC, MDB_NOMETASYNC or

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -327,6 +328,62 @@ Result<CancelRecord> decode_cancel(std::string_view bytes) {
   out.client_cancel_id = r.str("client_cancel_id");
   out.client_order_id = r.str("client_order_id");
   out.created_us = r.i64("created_us");
+  if (!error.empty()) return store_error(StoreErrc::kCorrupt, std::move(error));
+  return out;
+}
+
+std::string encode_event(const StoredEvent& event) {
+  json doc = json::object();
+  doc["seq"] = event.seq;
+  doc["type"] = event.type;
+  doc["broker"] = event.broker;
+  doc["account"] = event.account;
+  doc["client_order_id"] = event.client_order_id;
+  doc["at_us"] = event.at_us;
+  doc["body"] = event.body;
+  std::vector<std::uint8_t> bytes = json::to_cbor(doc);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+Result<StoredEvent> decode_event(std::string_view bytes) {
+  Result<json> doc = parse_cbor(bytes);
+  if (!doc) return tl::unexpected(doc.error());
+  std::string error;
+  Reader r(*doc, "event.", error);
+  StoredEvent out;
+  out.seq = r.u64("seq", std::numeric_limits<std::uint64_t>::max());
+  if (error.empty() && out.seq == 0) r.fail("seq", "zero (sequence numbers start at 1)");
+  out.type = r.str("type");
+  out.broker = r.str("broker");
+  out.account = r.str("account");
+  out.client_order_id = r.str("client_order_id");
+  out.at_us = r.i64("at_us");
+  out.body = r.str("body");
+  if (!error.empty()) return store_error(StoreErrc::kCorrupt, std::move(error));
+  return out;
+}
+
+std::string encode_retry(const RetryEntry& entry) {
+  json doc = json::object();
+  doc["client_order_id"] = entry.client_order_id;
+  doc["due_us"] = entry.due_us;
+  doc["attempt"] = entry.attempt;
+  doc["action"] = entry.action;
+  std::vector<std::uint8_t> bytes = json::to_cbor(doc);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+Result<RetryEntry> decode_retry(std::string_view bytes) {
+  Result<json> doc = parse_cbor(bytes);
+  if (!doc) return tl::unexpected(doc.error());
+  std::string error;
+  Reader r(*doc, "retry.", error);
+  RetryEntry out;
+  out.client_order_id = r.str("client_order_id");
+  out.due_us = r.i64("due_us");
+  out.attempt =
+      static_cast<std::uint32_t>(r.u64("attempt", std::numeric_limits<std::uint32_t>::max()));
+  out.action = r.str("action");
   if (!error.empty()) return store_error(StoreErrc::kCorrupt, std::move(error));
   return out;
 }

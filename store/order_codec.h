@@ -1,5 +1,5 @@
-// Record codec for the store: core::Order (+ version) and CancelRecord to bytes and back.
-// Pure functions, no I/O, callable from any thread.
+// Record codec for the store: core::Order (+ version), CancelRecord, StoredEvent and RetryEntry
+// to bytes and back. Pure functions, no I/O, callable from any thread.
 //
 // Format: the CBOR encoding (RFC 8949, via nlohmann::json::to_cbor) of a JSON-shaped document
 // (docs/STORE.md lists the fields). Decimals and the notional are decimal strings, enums are
@@ -24,5 +24,11 @@ Result<VersionedOrder> decode_order(std::string_view bytes);
 
 std::string encode_cancel(const CancelRecord& record);
 Result<CancelRecord> decode_cancel(std::string_view bytes);
+
+std::string encode_event(const StoredEvent& event);
+Result<StoredEvent> decode_event(std::string_view bytes);
+
+std::string encode_retry(const RetryEntry& entry);
+Result<RetryEntry> decode_retry(std::string_view bytes);
 
 }  // namespace brokergw::store::codec

@@ -5,8 +5,13 @@
 //   orders        client_order_id            -> {version, order}
 //   broker_ids    broker '\0' broker_order_id -> client_order_id
 //   cancels       client_cancel_id            -> CancelRecord
-//   exec_seen     broker '\0' exec_id          -> (empty)   broker execution de-duplication
+//   exec_seen     broker '\0' exec_id          -> first-seen time   execution de-duplication
+//   exec_seen_by_time  first-seen time + key   -> (empty)           bounded dedup compaction
+//   events        big-endian seq              -> StoredEvent       the event journal / outbox
+//   retries       client_order_id             -> RetryEntry        the retry schedule
+//   retries_due   big-endian due_us + id      -> (empty)           the schedule by due time
 //   meta          "schema_version"            -> "1"       a store of another version is refused
+//                 "last_event_seq", "published_seq"          event sequence and Kafka cursor
 //
 // Threads: submit() may be called from any thread. Write functions run on the store's single
 // committer thread, each in its own nested transaction inside one group commit; `done`
@@ -69,6 +74,32 @@ struct CancelRecord {
   core::TimestampUs created_us = 0;
 };
 
+// One execution event: what internal clients consume (Kafka and the polling API). The global
+// event id is "<instance_id>-<seq>"; seq is gap-free within one gateway instance.
+struct StoredEvent {
+  std::uint64_t seq = 0;  // assigned by append_event: last_event_seq + 1
+  std::string type;       // "order.fill", "order.canceled", ...
+  std::string broker;
+  std::string account;
+  std::string client_order_id;
+  core::TimestampUs at_us = 0;
+  std::string body;  // JSON object text with the event's fields, rendered by the service
+};
+
+// The next retry of an order whose outcome at the broker is unknown.
+struct RetryEntry {
+  std::string client_order_id;
+  core::TimestampUs due_us = 0;
+  std::uint32_t attempt = 0;  // 1 for the first retry
+  std::string action;         // "status_query" or "resend"
+};
+
+struct CompactionStats {
+  std::size_t events_deleted = 0;
+  std::size_t dedup_keys_deleted = 0;
+  bool more = false;  // the per-call bound was reached; call again
+};
+
 struct OrderFilter {
   std::optional<std::string> account;
   std::optional<std::string> broker;
@@ -91,6 +122,21 @@ class ReadTxn {
                                                           std::size_t limit) = 0;
   // Visits every order; stops early when fn returns false.
   virtual Status for_each_order(const std::function<bool(const VersionedOrder&)>& fn) = 0;
+
+  // Events with seq > after_seq, in seq order, at most limit.
+  virtual Result<std::vector<StoredEvent>> events_after(std::uint64_t after_seq,
+                                                        std::size_t limit) = 0;
+  virtual Result<std::uint64_t> last_event_seq() = 0;   // 0 when no event was ever appended
+  virtual Result<std::uint64_t> first_event_seq() = 0;  // oldest retained event, 0 when none
+  // Every event with seq <= published_seq was delivered to Kafka (0 at first).
+  virtual Result<std::uint64_t> published_seq() = 0;
+
+  virtual Result<std::optional<RetryEntry>> get_retry(std::string_view client_order_id) = 0;
+  // Entries with due_us <= now_us, earliest first, at most limit.
+  virtual Result<std::vector<RetryEntry>> due_retries(core::TimestampUs now_us,
+                                                      std::size_t limit) = 0;
+  // The earliest due time of any entry, nullopt when the schedule is empty.
+  virtual Result<std::optional<core::TimestampUs>> next_retry_due() = 0;
 };
 
 class WriteTxn : public ReadTxn {
@@ -105,8 +151,27 @@ class WriteTxn : public ReadTxn {
                                      std::string_view client_order_id) = 0;
   // kAlreadyExists if the cancel id is taken.
   virtual Status insert_cancel(const CancelRecord& record) = 0;
-  // kAlreadyExists if already seen.
-  virtual Status mark_exec_seen(std::string_view broker, std::string_view exec_id) = 0;
+  // kAlreadyExists if already seen. seen_at_us drives retention of the key.
+  virtual Status mark_exec_seen(std::string_view broker, std::string_view exec_id,
+                                core::TimestampUs seen_at_us) = 0;
+
+  // Appends with seq = last_event_seq + 1 (ignoring event.seq) and returns that seq.
+  virtual Result<std::uint64_t> append_event(const StoredEvent& event) = 0;
+  // Monotonic: a value below the stored cursor is ignored; above last_event_seq is kAborted.
+  virtual Status set_published_seq(std::uint64_t seq) = 0;
+  // Deletes events from the oldest end while they are published (seq <= published_seq) and
+  // older than events_before_us (it stops at the first one that must stay, so the kept events
+  // are always one range without holes), and dedup keys first seen before dedup_before_us;
+  // at most max_items deletions per call. Never deletes an unpublished event.
+  // last_event_seq survives even when every event is deleted.
+  virtual Result<CompactionStats> compact(core::TimestampUs events_before_us,
+                                          core::TimestampUs dedup_before_us,
+                                          std::size_t max_items) = 0;
+
+  // One entry per order: replaces any earlier entry of the same order (and its due index).
+  virtual Status schedule_retry(const RetryEntry& entry) = 0;
+  // No-op when the order has no entry.
+  virtual Status cancel_retry(std::string_view client_order_id) = 0;
 };
 
 struct StoreStats {

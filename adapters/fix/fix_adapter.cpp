@@ -100,9 +100,14 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
 
   bool logged_on() const override { return logged_on_.load(); }
 
-  SendResult send_new_order(const core::Order& order) override {
-    FIX::Message msg = build_new_order_single(order);
+  SendResult send_new_order(const core::Order& order, bool poss_resend) override {
+    FIX::Message msg = build_new_order_single(order, poss_resend);
     return send(msg, "NewOrderSingle " + order.request.client_order_id);
+  }
+
+  SendResult send_status_request(const core::Order& order) override {
+    FIX::Message msg = build_status_request(order);
+    return send(msg, "OrderStatusRequest " + order.request.client_order_id);
   }
 
   SendResult send_cancel(const core::Order& order, std::string_view cancel_id) override {

@@ -50,6 +50,11 @@ std::optional<std::string> field(const FIX::FieldMap& m, int tag) {
   return m.getField(tag);
 }
 
+bool field_is(const FIX::FieldMap& m, int tag, int value) {
+  auto v = field(m, tag);
+  return v && *v == std::to_string(value);
+}
+
 tl::expected<std::string, std::string> required(const FIX::FieldMap& m, int tag,
                                                 std::string_view name) {
   auto v = field(m, tag);
@@ -123,10 +128,11 @@ BrokerReport base_report(const FIX::Message& msg, const std::string& broker) {
 
 }  // namespace
 
-FIX::Message build_new_order_single(const core::Order& order) {
+FIX::Message build_new_order_single(const core::Order& order, bool poss_resend) {
   const auto& req = order.request;
   FIX::Message m;
   set_common_header(m, FIX::MsgType_NewOrderSingle);
+  if (poss_resend) m.getHeader().setField(FIX::PossResend(true));
   m.setField(FIX::ClOrdID(req.client_order_id));
   m.setField(FIX::Account(req.account));
   m.setField(
@@ -139,6 +145,17 @@ FIX::Message build_new_order_single(const core::Order& order) {
   m.setField(FIX::OrdType(ord_type_code(req.order_type)));
   if (req.limit_price) m.setField(FIX::FIELD::Price, req.limit_price->value.to_string());
   m.setField(FIX::TimeInForce(tif_code(req.time_in_force)));
+  return m;
+}
+
+FIX::Message build_status_request(const core::Order& order) {
+  const auto& req = order.request;
+  FIX::Message m;
+  set_common_header(m, FIX::MsgType_OrderStatusRequest);
+  m.setField(FIX::ClOrdID(req.client_order_id));
+  if (!order.broker_order_id.empty()) m.setField(FIX::OrderID(order.broker_order_id));
+  m.setField(FIX::Symbol(req.symbol));
+  m.setField(FIX::Side(side_code(req.side)));
   return m;
 }
 
@@ -202,7 +219,9 @@ ParseResult parse_execution_report(const FIX::Message& msg, const std::string& b
       break;
     case FIX::ExecType_REJECTED:
       r.event = core::EvReject{reason_text(msg, FIX::FIELD::OrdRejReason, "OrdRejReason")};
-      r.summary = "rejected";
+      r.duplicate_order =
+          field_is(msg, FIX::FIELD::OrdRejReason, FIX::OrdRejReason_DUPLICATE_ORDER);
+      r.summary = r.duplicate_order ? "rejected as a duplicate ClOrdID" : "rejected";
       break;
     case FIX::ExecType_EXPIRED:
       r.event = core::EvExpired{};
@@ -217,6 +236,15 @@ ParseResult parse_execution_report(const FIX::Message& msg, const std::string& b
       if (!ord_status) return tl::unexpected(ord_status.error());
       auto state = ord_status->size() == 1 ? state_from_ord_status((*ord_status)[0]) : std::nullopt;
       if (!state) return tl::unexpected("OrdStatus(39) unsupported: '" + *ord_status + "'");
+      // FIX 4.4: a status query for an order the broker does not know is answered with
+      // OrdStatus=Rejected and OrdRejReason=Unknown order.
+      if (*state == core::OrderState::kRejected &&
+          field_is(msg, FIX::FIELD::OrdRejReason, FIX::OrdRejReason_UNKNOWN_ORDER)) {
+        r.not_at_broker = true;
+        r.event = core::EvStatus{*state, *order_id, core::Qty{}, core::Price{}};
+        r.summary = "status: unknown order at broker";
+        break;
+      }
       auto cum = required_decimal(msg, FIX::FIELD::CumQty, "CumQty");
       if (!cum) return tl::unexpected(cum.error());
       auto avg = required_decimal(msg, FIX::FIELD::AvgPx, "AvgPx");

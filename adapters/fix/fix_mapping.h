@@ -18,7 +18,8 @@
 
 namespace brokergw::adapters::fix {
 
-FIX::Message build_new_order_single(const core::Order& order);
+FIX::Message build_new_order_single(const core::Order& order, bool poss_resend = false);
+FIX::Message build_status_request(const core::Order& order);
 FIX::Message build_cancel_request(const core::Order& order, std::string_view cancel_id);
 
 // Result of reading one inbound application message: a report for the core, nothing (an

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "gateway/events/event_render.h"
 #include "gateway/intake/request_json.h"
 
 namespace brokergw::api {
@@ -51,12 +52,43 @@ struct HttpApi::Impl {
   service::OrderService& service;
   const config::Config& config;
   std::string token;
+  EventStatusFn event_status;
   httplib::Server server;
   std::thread thread;
   int bound_port = 0;
 
-  Impl(service::OrderService& s, const config::Config& c, std::string t)
-      : service(s), config(c), token(std::move(t)) {}
+  Impl(service::OrderService& s, const config::Config& c, std::string t, EventStatusFn es)
+      : service(s), config(c), token(std::move(t)), event_status(std::move(es)) {}
+
+  // Outbox depth and readiness: the gateway is not ready when more than events.max_outbox
+  // events wait for Kafka (they are kept, not dropped).
+  struct Outbox {
+    bool enabled = false;
+    bool healthy = true;
+    std::uint64_t last = 0;
+    std::uint64_t published = 0;
+    std::uint64_t depth = 0;
+    bool exceeded = false;
+    std::uint64_t delivered = 0;
+    std::uint64_t failed = 0;
+  };
+  Outbox outbox() {
+    Outbox o;
+    o.last = service.last_event_seq().value_or(0);
+    if (event_status) {
+      EventStatus es = event_status();
+      o.enabled = es.kafka_enabled;
+      o.healthy = es.kafka_healthy;
+      o.published = es.published_through;
+      o.delivered = es.delivered;
+      o.failed = es.failed;
+    }
+    if (o.enabled) {
+      o.depth = o.last > o.published ? o.last - o.published : 0;
+      o.exceeded = o.depth > config.events_max_outbox;
+    }
+    return o;
+  }
 
   bool authorized(const httplib::Request& req, httplib::Response& res) {
     if (token.empty()) return true;
@@ -205,15 +237,70 @@ struct HttpApi::Impl {
       reply(res, 200, body);
     });
 
+    server.Get("/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!authorized(req, res)) return;
+      std::vector<intake::FieldError> errors;
+      auto number = [&](const char* name, std::uint64_t def, std::uint64_t lo, std::uint64_t hi,
+                        const char* reason) {
+        if (!req.has_param(name)) return def;
+        const std::string v = req.get_param_value(name);
+        std::uint64_t out = 0;
+        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+        if (ec != std::errc() || p != v.data() + v.size() || out < lo || out > hi) {
+          errors.push_back({name, reason});
+        }
+        return out;
+      };
+      const std::uint64_t after =
+          number("after", 0, 0, UINT64_MAX, "must be an event seq (a non-negative integer)");
+      const std::uint64_t limit =
+          number("limit", 100, 1, 1000, "must be an integer between 1 and 1000");
+      const std::uint64_t wait_ms =
+          number("wait_ms", 0, 0, 30000, "must be an integer between 0 and 30000");
+      if (!errors.empty()) {
+        reply_error(res, 400, "invalid_request", "invalid query parameters", errors);
+        return;
+      }
+      auto events = service.events_after(after, limit);
+      if (events && events->empty() && wait_ms > 0) {
+        service.notifier().wait_after(after, std::chrono::milliseconds(wait_ms));
+        events = service.events_after(after, limit);
+      }
+      if (!events) {
+        reply_store_error(res, events.error());
+        return;
+      }
+      // Payloads are embedded verbatim: the same bytes as on Kafka.
+      std::string body = "{\"events\":[";
+      for (std::size_t i = 0; i < events->size(); ++i) {
+        if (i) body += ",";
+        body += events::event_payload((*events)[i], config.instance_id);
+      }
+      const std::uint64_t next = events->empty() ? after : events->back().seq;
+      body += "],\"next_after\":" + std::to_string(next) + "}";
+      res.status = 200;
+      res.set_content(body, "application/json");
+    });
+
     server.Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) {
       json body;
       bool all_up = true;
       body["brokers"] = json::object();
       for (const auto& b : service.broker_status()) {
-        body["brokers"][b.name] = {
-            {"logged_on", b.logged_on}, {"queued", b.queued}, {"queue_capacity", b.capacity}};
+        body["brokers"][b.name] = {{"logged_on", b.logged_on},
+                                   {"queued", b.queued},
+                                   {"queue_capacity", b.capacity},
+                                   {"unknown_orders", b.unknown_orders}};
         all_up = all_up && b.logged_on;
       }
+      Outbox ob = outbox();
+      body["events"] = {{"last_seq", ob.last},
+                        {"kafka_enabled", ob.enabled},
+                        {"kafka_healthy", ob.healthy},
+                        {"published_through", ob.published},
+                        {"outbox_depth", ob.depth},
+                        {"outbox_exceeded", ob.exceeded}};
+      all_up = all_up && ob.healthy && !ob.exceeded;
       body["status"] = all_up ? "ok" : "degraded";
       body["instance_id"] = config.instance_id;
       reply(res, 200, body);
@@ -247,6 +334,47 @@ struct HttpApi::Impl {
       counter("brokergw_broker_anomalies_total",
               "Broker reports refused or flagged (over-fills, impossible transitions).",
               m.broker_anomalies);
+      Outbox ob = outbox();
+      counter("brokergw_events_appended_total", "Events journaled.", m.events_appended);
+      counter("brokergw_events_delivered_total", "Kafka delivery reports (success).",
+              ob.delivered);
+      counter("brokergw_events_delivery_failures_total",
+              "Kafka delivery failures (the event is produced again).", ob.failed);
+      out += "# HELP brokergw_events_outbox_depth Events stored and not yet delivered to Kafka.\n"
+             "# TYPE brokergw_events_outbox_depth gauge\nbrokergw_events_outbox_depth " +
+             std::to_string(ob.depth) + "\n";
+      out += "# HELP brokergw_events_outbox_exceeded 1 when the outbox is above "
+             "events.max_outbox.\n# TYPE brokergw_events_outbox_exceeded gauge\n"
+             "brokergw_events_outbox_exceeded " +
+             std::string(ob.exceeded ? "1" : "0") + "\n";
+      out += "# HELP brokergw_kafka_healthy 0 after a fatal producer error.\n"
+             "# TYPE brokergw_kafka_healthy gauge\nbrokergw_kafka_healthy " +
+             std::string(ob.healthy ? "1" : "0") + "\n";
+      counter("brokergw_timeouts_total", "Orders that went unknown_at_broker on silence.",
+              m.timeouts);
+      counter("brokergw_status_queries_total", "Order status requests sent.",
+              m.status_queries_sent);
+      counter("brokergw_resends_total", "Idempotent resends (same ClOrdID, PossResend=Y).",
+              m.resends_sent);
+      counter("brokergw_unknown_resolved_total", "Unknown orders resolved by a broker answer.",
+              m.unknown_resolved);
+      counter("brokergw_operator_alerts_total",
+              "Orders still unknown after every resolution attempt.", m.operator_alerts);
+      const auto brokers = service.broker_status();
+      const core::TimestampUs now = service::system_now_us();
+      out += "# HELP brokergw_orders_unknown Orders in unknown_at_broker.\n"
+             "# TYPE brokergw_orders_unknown gauge\n";
+      for (const auto& b : brokers) {
+        out += "brokergw_orders_unknown{broker=\"" + b.name + "\"} " +
+               std::to_string(b.unknown_orders) + "\n";
+      }
+      out += "# HELP brokergw_oldest_unknown_age_seconds Age of the oldest unknown order.\n"
+             "# TYPE brokergw_oldest_unknown_age_seconds gauge\n";
+      for (const auto& b : brokers) {
+        const double age = b.oldest_unknown_us ? (now - b.oldest_unknown_us) / 1e6 : 0.0;
+        out += "brokergw_oldest_unknown_age_seconds{broker=\"" + b.name + "\"} " +
+               std::to_string(age) + "\n";
+      }
       out +=
           "# HELP brokergw_broker_logged_on 1 when the broker session is logged on.\n"
           "# TYPE brokergw_broker_logged_on gauge\n";
@@ -285,8 +413,9 @@ struct HttpApi::Impl {
   }
 };
 
-HttpApi::HttpApi(service::OrderService& service, const config::Config& config, std::string token)
-    : impl_(std::make_unique<Impl>(service, config, std::move(token))) {}
+HttpApi::HttpApi(service::OrderService& service, const config::Config& config, std::string token,
+                 EventStatusFn event_status)
+    : impl_(std::make_unique<Impl>(service, config, std::move(token), std::move(event_status))) {}
 
 HttpApi::~HttpApi() { stop(); }
 

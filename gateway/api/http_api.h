@@ -5,6 +5,7 @@
 // Threads: start() spawns the listener; handlers run on the server's pool (api.threads).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,7 +19,18 @@ namespace brokergw::api {
 class HttpApi {
  public:
   // token: when non-empty, every /v1 request must carry "Authorization: Bearer <token>".
-  HttpApi(service::OrderService& service, const config::Config& config, std::string token);
+  // What the event pipeline reports for health and metrics (all optional).
+  struct EventStatus {
+    bool kafka_enabled = false;
+    bool kafka_healthy = true;
+    std::uint64_t published_through = 0;  // every event <= this is on Kafka
+    std::uint64_t delivered = 0;
+    std::uint64_t failed = 0;
+  };
+  using EventStatusFn = std::function<EventStatus()>;
+
+  HttpApi(service::OrderService& service, const config::Config& config, std::string token,
+          EventStatusFn event_status = {});
   ~HttpApi();
 
   // Binds and starts serving; an error names the address and the reason.

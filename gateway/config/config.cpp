@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -118,6 +119,35 @@ bool is_fix_token(std::string_view s) {
          std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 0x7f; });
 }
 
+// Kafka topic and client id names.
+bool is_topic_name(std::string_view s) {
+  return !s.empty() && s.size() <= 249 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+// "host:port[,host:port...]"
+bool is_host_list(std::string_view s) {
+  if (s.empty() || s.size() > 4096) return false;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    std::size_t end = s.find(',', start);
+    if (end == std::string_view::npos) end = s.size();
+    std::string_view item = s.substr(start, end - start);
+    std::size_t colon = item.rfind(':');
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == item.size()) return false;
+    if (!is_host(item.substr(0, colon))) return false;
+    std::string_view port = item.substr(colon + 1);
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        })) {
+      return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
 // ---- The key table --------------------------------------------------------------------------
 
 const std::vector<Section<Config>>& global_sections() {
@@ -218,6 +248,88 @@ const std::vector<Section<Config>>& global_sections() {
                       c.store_max_batch = static_cast<std::uint32_t>(v.integer);
                     }},
            }},
+      {.name = "events",
+       .doc = "Execution events: the journal every broker report becomes, its retention "
+              "and the outbox bound.",
+       .keys =
+           {
+               {.name = "retention_hours",
+                .type = KeyType::kInteger,
+                .default_int = 168,
+                .min = 1,
+                .max = 87600,
+                .doc = "Events older than this are deleted once published (never before).",
+                .apply =
+                    [](Config& c, const Value& v) {
+                      c.events_retention_hours = static_cast<std::uint32_t>(v.integer);
+                    }},
+               {.name = "dedup_retention_hours",
+                .type = KeyType::kInteger,
+                .default_int = 720,
+                .min = 1,
+                .max = 87600,
+                .doc = "How long a broker's execution id is remembered for de-duplication. "
+                       "Keep it longer than any broker could resend a report.",
+                .apply =
+                    [](Config& c, const Value& v) {
+                      c.events_dedup_retention_hours = static_cast<std::uint32_t>(v.integer);
+                    }},
+               {.name = "max_outbox",
+                .type = KeyType::kInteger,
+                .default_int = 1000000,
+                .min = 1,
+                .max = 1000000000,
+                .doc = "Unpublished events above which the gateway reports itself not "
+                       "ready (health, metric). Events are still stored: nothing is dropped.",
+                .apply =
+                    [](Config& c, const Value& v) {
+                      c.events_max_outbox = static_cast<std::uint64_t>(v.integer);
+                    }},
+           }},
+      {.name = "kafka",
+       .doc = "Kafka fan-out of execution events. Without `bootstrap_servers` events are "
+              "only served by the polling API.",
+       .keys =
+           {
+               {.name = "bootstrap_servers",
+                .presence = Presence::kOptional,
+                .check = is_host_list,
+                .allowed_doc = "comma-separated host:port list",
+                .doc = "Kafka bootstrap servers. Unset: Kafka publishing is off.",
+                .apply = [](Config& c, const Value& v) { c.kafka_bootstrap_servers = v.text; }},
+               {.name = "topic",
+                .default_text = "brokergw.events",
+                .check = is_topic_name,
+                .allowed_doc = "1 to 249 of `A-Z a-z 0-9 . _ -`",
+                .doc = "Topic the events are published to.",
+                .apply = [](Config& c, const Value& v) { c.kafka_topic = v.text; }},
+               {.name = "client_id",
+                .default_text = "brokergw",
+                .check = is_topic_name,
+                .allowed_doc = "1 to 249 of `A-Z a-z 0-9 . _ -`",
+                .doc = "Kafka client.id of the producer.",
+                .apply = [](Config& c, const Value& v) { c.kafka_client_id = v.text; }},
+               {.name = "linger_ms",
+                .type = KeyType::kInteger,
+                .default_int = 5,
+                .min = 0,
+                .max = 1000,
+                .doc = "How long the producer waits to batch events (latency vs. throughput).",
+                .apply =
+                    [](Config& c, const Value& v) {
+                      c.kafka_linger_ms = static_cast<std::uint32_t>(v.integer);
+                    }},
+               {.name = "queue_max_messages",
+                .type = KeyType::kInteger,
+                .default_int = 100000,
+                .min = 1000,
+                .max = 10000000,
+                .doc = "Events the producer holds in memory at most; the rest wait in the store.",
+                .apply =
+                    [](Config& c, const Value& v) {
+                      c.kafka_queue_max_messages = static_cast<std::uint32_t>(v.integer);
+                    }},
+           }},
   };
   return sections;
 }
@@ -303,6 +415,92 @@ const Section<BrokerConfig>& broker_section() {
                [](BrokerConfig& b, const Value& v) {
                  b.queue_capacity = static_cast<std::uint32_t>(v.integer);
                }},
+          {.name = "ack_timeout_ms",
+           .type = KeyType::kInteger,
+           .default_int = 30000,
+           .min = 50,
+           .max = 3600000,
+           .doc = "How long a NewOrderSingle or cancel may go unanswered before the order "
+                  "becomes `unknown_at_broker` (never failed, never done).",
+           .apply =
+               [](BrokerConfig& b, const Value& v) {
+                 b.ack_timeout_ms = static_cast<std::uint32_t>(v.integer);
+               }},
+          {.name = "unknown_resolution",
+           .default_text = "status_query",
+           .allowed = {"status_query", "resend"},
+           .doc = "How an unknown order is resolved: ask the broker by our ClOrdID "
+                  "(OrderStatusRequest 35=H; the answer is adopted), or resend the same "
+                  "ClOrdID with PossResend=Y. Never a new ClOrdID.",
+           .apply = [](BrokerConfig& b, const Value& v) { b.unknown_resolution = v.text; }},
+          {.name = "retry_base_ms",
+           .type = KeyType::kInteger,
+           .default_int = 60000,
+           .min = 10,
+           .max = 86400000,
+           .doc = "First retry interval; attempt n waits base * 2^(n-1), with jitter, capped.",
+           .apply =
+               [](BrokerConfig& b, const Value& v) {
+                 b.retry_base_ms = static_cast<std::uint64_t>(v.integer);
+               }},
+          {.name = "retry_cap_ms",
+           .type = KeyType::kInteger,
+           .default_int = 480000,
+           .min = 10,
+           .max = 86400000,
+           .doc = "Longest interval between two retries.",
+           .apply =
+               [](BrokerConfig& b, const Value& v) {
+                 b.retry_cap_ms = static_cast<std::uint64_t>(v.integer);
+               }},
+          {.name = "retry_max_attempts",
+           .type = KeyType::kInteger,
+           .default_int = 4,
+           .min = 1,
+           .max = 100,
+           .doc = "Resolution attempts before the order is flagged for an operator (it stays "
+                  "`unknown_at_broker`).",
+           .apply =
+               [](BrokerConfig& b, const Value& v) {
+                 b.retry_max_attempts = static_cast<std::uint32_t>(v.integer);
+               }},
+          {.name = "retry_jitter_pct",
+           .type = KeyType::kInteger,
+           .default_int = 10,
+           .min = 0,
+           .max = 50,
+           .doc = "Random spread of each retry interval, in percent either way.",
+           .apply =
+               [](BrokerConfig& b, const Value& v) {
+                 b.retry_jitter_pct = static_cast<std::uint32_t>(v.integer);
+               }},
+          {.name = "max_messages_per_s",
+           .type = KeyType::kInteger,
+           .default_int = 0,
+           .min = 0,
+           .max = 1000000,
+           .doc = "Send rate limit to this broker, as brokers impose one; 0 means no limit.",
+           .apply =
+               [](BrokerConfig& b, const Value& v) {
+                 b.max_messages_per_s = static_cast<std::uint32_t>(v.integer);
+               }},
+          {.name = "stale_order_age_ms",
+           .type = KeyType::kInteger,
+           .default_int = 300000,
+           .min = 0,
+           .max = 86400000,
+           .doc = "An order still unsent this long after it was accepted (the session was "
+                  "down) is not sent blindly: it is resolved by status query first. 0: never stale.",
+           .apply =
+               [](BrokerConfig& b, const Value& v) {
+                 b.stale_order_age_ms = static_cast<std::uint64_t>(v.integer);
+               }},
+          {.name = "query_on_reconnect",
+           .type = KeyType::kBool,
+           .default_text = "true",
+           .doc = "After every logon, ask the broker for the status of each of its "
+                  "non-terminal orders, so fills missed during an outage are recovered.",
+           .apply = [](BrokerConfig& b, const Value& v) { b.query_on_reconnect = v.boolean; }},
           {.name = "username",
            .presence = Presence::kOptional,
            .check = is_fix_token,

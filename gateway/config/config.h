@@ -29,6 +29,15 @@ struct BrokerConfig {
   std::uint32_t heartbeat_interval_s = 30;
   std::uint32_t reconnect_interval_s = 5;
   std::uint32_t queue_capacity = 10000;  // orders waiting to be sent to this broker
+  std::uint32_t ack_timeout_ms = 30000;              // unanswered longer: unknown_at_broker
+  std::string unknown_resolution = "status_query";  // or "resend"
+  std::uint64_t retry_base_ms = 60000;               // attempt n waits base * 2^(n-1)
+  std::uint64_t retry_cap_ms = 480000;
+  std::uint32_t retry_max_attempts = 4;
+  std::uint32_t retry_jitter_pct = 10;
+  std::uint32_t max_messages_per_s = 0;      // 0: unlimited
+  std::uint64_t stale_order_age_ms = 300000;  // 0: never stale
+  bool query_on_reconnect = true;
   std::string username;                  // optional Logon Username (553)
   std::string password_file;  // optional file holding the Logon Password (554); never logged
 };
@@ -45,6 +54,14 @@ struct Config {
   std::string api_token_file;  // optional; when set, clients send "Authorization: Bearer <t>"
   std::uint64_t store_map_size_mb = 1024;
   std::uint32_t store_max_batch = 512;
+  std::uint32_t events_retention_hours = 168;
+  std::uint32_t events_dedup_retention_hours = 720;
+  std::uint64_t events_max_outbox = 1000000;
+  std::string kafka_bootstrap_servers;  // empty: Kafka publishing off
+  std::string kafka_topic = "brokergw.events";
+  std::string kafka_client_id = "brokergw";
+  std::uint32_t kafka_linger_ms = 5;
+  std::uint32_t kafka_queue_max_messages = 100000;
   std::vector<BrokerConfig> brokers;
 };
 

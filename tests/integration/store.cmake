@@ -8,6 +8,7 @@ target_link_libraries(store_crash_writer PRIVATE brokergw_store)
 add_executable(integration_store
   ${PROJECT_SOURCE_DIR}/tests/integration/store_test.cpp
   ${PROJECT_SOURCE_DIR}/tests/integration/store_codec_test.cpp
+  ${PROJECT_SOURCE_DIR}/tests/integration/store_events_test.cpp
   ${PROJECT_SOURCE_DIR}/tests/integration/store_concurrency_test.cpp
   ${PROJECT_SOURCE_DIR}/tests/integration/store_crash_test.cpp)
 # LMDB and nlohmann directly: the tests forge corrupt records and inspect raw tables.
@@ -17,6 +18,17 @@ target_compile_definitions(integration_store PRIVATE
   STORE_CRASH_WRITER="$<TARGET_FILE:store_crash_writer>")
 add_dependencies(integration_store store_crash_writer)
 
+# Every store test carries two labels: "integration" (its tier) and "concurrency": each one
+# goes through the committer thread, and CI's ThreadSanitizer build runs `ctest -L concurrency`.
 gtest_discover_tests(integration_store
   DISCOVERY_TIMEOUT 30
   PROPERTIES TIMEOUT 120 LABELS integration)
+# CMake 3.25's gtest_discover_tests flattens a list-valued property (LABELS "a;b" arrives as
+# LABELS a b, and only "a" sticks), so a script that ctest runs after the discovered tests are
+# defined sets the full list on each of them (integration_store_TESTS is the discovered list).
+set(integration_store_labels ${CMAKE_CURRENT_BINARY_DIR}/integration_store_labels.cmake)
+file(WRITE ${integration_store_labels}
+  "foreach(t IN LISTS integration_store_TESTS)\n"
+  "  set_tests_properties(\"\${t}\" PROPERTIES LABELS \"integration;concurrency\")\n"
+  "endforeach()\n")
+set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${integration_store_labels})

@@ -1,6 +1,8 @@
-// The store's record codec: lossless round trips, and bad bytes give kCorrupt with a detail
-// (never a crash), including seeded random mutations of valid records.
+// The store's record codec (orders, cancels, events, retries): lossless round trips, and bad
+// bytes give kCorrupt with a detail (never a crash), including seeded random mutations of
+// valid records.
 #include <cstdint>
+#include <functional>
 #include <iostream>
 #include <random>
 #include <string>
@@ -76,6 +78,40 @@ TEST(StoreCodec, CancelRoundTrip) {
             StoreErrc::kCorrupt);
 }
 
+TEST(StoreCodec, EventRoundTripIsLossless) {
+  StoredEvent e;
+  e.seq = 18446744073709551615ull;
+  e.type = "order.fill";
+  e.broker = "brk";
+  e.account = "acc\xff";  // not UTF-8
+  e.client_order_id = std::string("CL\0-1", 5);
+  e.at_us = INT64_MIN;
+  e.body = "{\"text\":\"caf\xe9\"}";
+  auto out = codec::decode_event(codec::encode_event(e));
+  ASSERT_TRUE(out) << out.error().detail;
+  EXPECT_EQ(out->seq, e.seq);
+  EXPECT_EQ(out->type, e.type);
+  EXPECT_EQ(out->broker, e.broker);
+  EXPECT_EQ(out->account, e.account);
+  EXPECT_EQ(out->client_order_id, e.client_order_id);
+  EXPECT_EQ(out->at_us, e.at_us);
+  EXPECT_EQ(out->body, e.body);
+  EXPECT_EQ(codec::decode_event("").error().code, StoreErrc::kCorrupt);
+  EXPECT_EQ(codec::decode_event(codec::encode_cancel({"C", "O", 1})).error().code,
+            StoreErrc::kCorrupt);
+}
+
+TEST(StoreCodec, RetryRoundTripIsLossless) {
+  RetryEntry r{"CL-\x01", -3, 4294967295u, "resend"};
+  auto out = codec::decode_retry(codec::encode_retry(r));
+  ASSERT_TRUE(out) << out.error().detail;
+  EXPECT_EQ(out->client_order_id, r.client_order_id);
+  EXPECT_EQ(out->due_us, r.due_us);
+  EXPECT_EQ(out->attempt, r.attempt);
+  EXPECT_EQ(out->action, r.action);
+  EXPECT_EQ(codec::decode_retry("\xa0").error().code, StoreErrc::kCorrupt);  // {}
+}
+
 std::string to_bytes(const json& j) {
   auto v = json::to_cbor(j);
   return std::string(v.begin(), v.end());
@@ -116,6 +152,50 @@ TEST(StoreCodec, BadFieldsAreNamed) {
                  "order.history[0].state");
 }
 
+// Decodes an edited valid event or retry record; expects kCorrupt naming `field`.
+template <class Decode>
+void expect_corrupt_doc(const std::string& valid, Decode decode,
+                        const std::function<void(json&)>& edit, const std::string& field) {
+  json doc = json::from_cbor(valid);
+  edit(doc);
+  auto r = decode(to_bytes(doc));
+  ASSERT_FALSE(r) << field;
+  EXPECT_EQ(r.error().code, StoreErrc::kCorrupt);
+  EXPECT_NE(r.error().detail.find(field), std::string::npos)
+      << "detail \"" << r.error().detail << "\" should name " << field;
+}
+
+TEST(StoreCodec, BadEventAndRetryFieldsAreNamed) {
+  StoredEvent e;
+  e.seq = 5;
+  e.type = "order.fill";
+  const std::string event = codec::encode_event(e);
+  auto ev = [](std::string_view b) { return codec::decode_event(b); };
+  expect_corrupt_doc(
+      event, ev, [](json& d) { d["seq"] = 0; }, "event.seq");
+  expect_corrupt_doc(
+      event, ev, [](json& d) { d["seq"] = -1; }, "event.seq");
+  expect_corrupt_doc(
+      event, ev, [](json& d) { d.erase("type"); }, "event.type");
+  expect_corrupt_doc(
+      event, ev, [](json& d) { d["body"] = json::object(); }, "event.body");
+  expect_corrupt_doc(
+      event, ev, [](json& d) { d["at_us"] = "now"; }, "event.at_us");
+
+  const std::string retry = codec::encode_retry(RetryEntry{"CL-1", 5, 1, "resend"});
+  auto rv = [](std::string_view b) { return codec::decode_retry(b); };
+  expect_corrupt_doc(
+      retry, rv, [](json& d) { d["attempt"] = 4294967296ull; }, "retry.attempt");
+  expect_corrupt_doc(
+      retry, rv, [](json& d) { d["attempt"] = -1; }, "retry.attempt");
+  expect_corrupt_doc(
+      retry, rv, [](json& d) { d.erase("due_us"); }, "retry.due_us");
+  expect_corrupt_doc(
+      retry, rv, [](json& d) { d["action"] = 1; }, "retry.action");
+  expect_corrupt_doc(
+      retry, rv, [](json& d) { d.erase("client_order_id"); }, "retry.client_order_id");
+}
+
 TEST(StoreCodec, MalformedBytesAreCorruptNotFatal) {
   for (const std::string& bytes :
        {std::string(), std::string("\x00", 1), std::string("{\"version\":1}"),
@@ -129,6 +209,8 @@ TEST(StoreCodec, MalformedBytesAreCorruptNotFatal) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, StoreErrc::kCorrupt);
     EXPECT_FALSE(r.error().detail.empty());
+    EXPECT_EQ(codec::decode_event(bytes).error().code, StoreErrc::kCorrupt);
+    EXPECT_EQ(codec::decode_retry(bytes).error().code, StoreErrc::kCorrupt);
   }
   // Trailing bytes after a valid record.
   EXPECT_FALSE(codec::decode_order(codec::encode_order({full_order(), 1}) + "x"));

@@ -1,13 +1,16 @@
 // Concurrency of the LMDB store: many threads racing one idempotent insert (group commit must
-// batch them), exec de-duplication, and compare-and-set counters that must not lose updates,
-// with the read inside the write and outside it. Run under TSan as well.
+// batch them), exec de-duplication, event appends that must get gap-free seqs while readers
+// poll, and compare-and-set counters that must not lose updates, with the read inside the
+// write and outside it. Run under TSan as well (label "concurrency").
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <latch>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,8 +51,8 @@ core::Order test_order(const std::string& id) {
   return core::make_order(r, 1'700'000'000'000'000);
 }
 
-std::unique_ptr<Store> open_store(const std::string& dir) {
-  auto s = open_lmdb_store(LmdbOptions{dir, 64ull << 20, 512});
+std::unique_ptr<Store> open_store(const std::string& dir, std::size_t max_batch = 512) {
+  auto s = open_lmdb_store(LmdbOptions{dir, 64ull << 20, max_batch});
   if (!s) {
     ADD_FAILURE() << "open " << dir << ": " << s.error().detail;
     return nullptr;
@@ -139,7 +142,8 @@ TEST(StoreConcurrency, ExecSeenIsMarkedOnceUnderRace) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&] {
       start.arrive_and_wait();
-      Status s = store->write_and_wait([](WriteTxn& t) { return t.mark_exec_seen("brk1", "E-1"); });
+      Status s =
+          store->write_and_wait([](WriteTxn& t) { return t.mark_exec_seen("brk1", "E-1", 1000); });
       if (s) {
         ++firsts;
       } else if (s.error().code == StoreErrc::kAlreadyExists) {
@@ -150,6 +154,137 @@ TEST(StoreConcurrency, ExecSeenIsMarkedOnceUnderRace) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(firsts.load(), 1);
   EXPECT_EQ(duplicates.load(), kThreads - 1);
+}
+
+// ---- event sequence under concurrent appends -------------------------------------------------
+
+// kAppendThreads submit (without waiting) kAppendsEach appends each; every 7th write function
+// fails after appending, so its seq must be handed out again. Meanwhile readers poll
+// events_after like the polling API and must never see a gap.
+TEST(StoreConcurrency, ConcurrentAppendsGetDistinctContiguousSeqs) {
+  TempDir dir;
+  auto store = open_store(dir.path(), 16);  // small batches: many commits for readers to see
+  ASSERT_TRUE(store);
+  constexpr int kAppendThreads = 16;
+  constexpr int kAppendsEach = 60;
+  constexpr int kTotal = kAppendThreads * kAppendsEach;
+
+  struct Slot {
+    std::uint64_t seq = 0;  // written by the write function, read after `done`
+    bool ok = false;
+  };
+  std::vector<Slot> slots(kTotal);
+  std::atomic<int> pending{kTotal};
+  std::promise<void> all_done;
+  std::atomic<bool> stop_readers{false};
+  std::atomic<int> reader_errors{0};
+  std::atomic<std::uint64_t> reader_polls{0};
+
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&] {
+      std::uint64_t cursor = 0;
+      while (!stop_readers.load()) {
+        Status s = store->read([&](ReadTxn& t) -> Status {
+          auto last = t.last_event_seq();
+          auto events = t.events_after(cursor, 50);
+          if (!last || !events) return store_error(StoreErrc::kIo, "read failed");
+          for (const StoredEvent& e : *events) {
+            if (e.seq != cursor + 1 || e.seq > *last) {
+              return store_error(StoreErrc::kCorrupt, "gap at " + std::to_string(cursor));
+            }
+            cursor = e.seq;
+          }
+          return {};
+        });
+        if (!s) ++reader_errors;
+        ++reader_polls;
+      }
+    });
+  }
+
+  std::latch start(kAppendThreads);
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kAppendThreads; ++w) {
+    writers.emplace_back([&, w] {
+      start.arrive_and_wait();
+      for (int i = 0; i < kAppendsEach; ++i) {
+        const int n = w * kAppendsEach + i;
+        const bool fails = n % 7 == 3;
+        StoredEvent e;
+        e.type = "order.fill";
+        e.broker = "brk1";
+        e.account = "acc" + std::to_string(w);
+        e.client_order_id = "t" + std::to_string(w) + "-" + std::to_string(i);
+        e.at_us = n;
+        store->submit(
+            [&slots, n, fails, e](WriteTxn& t) -> Status {
+              auto seq = t.append_event(e);
+              if (!seq) return tl::unexpected(seq.error());
+              slots[static_cast<std::size_t>(n)].seq = *seq;
+              if (fails) return store_error(StoreErrc::kAborted, "injected");
+              return {};
+            },
+            [&slots, &pending, &all_done, n](Status s) {
+              slots[static_cast<std::size_t>(n)].ok = static_cast<bool>(s);
+              if (--pending == 0) all_done.set_value();
+            });
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  all_done.get_future().wait();
+  stop_readers = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(reader_errors.load(), 0);
+
+  // Successful appends: seqs 1..N, each once; failed ones left no trace.
+  std::map<std::uint64_t, int> by_seq;
+  int expected_ok = 0;
+  for (int n = 0; n < kTotal; ++n) {
+    const bool fails = n % 7 == 3;
+    EXPECT_EQ(slots[static_cast<std::size_t>(n)].ok, !fails) << n;
+    if (fails) continue;
+    ++expected_ok;
+    EXPECT_TRUE(by_seq.emplace(slots[static_cast<std::size_t>(n)].seq, n).second)
+        << "seq " << slots[static_cast<std::size_t>(n)].seq << " given twice";
+  }
+  ASSERT_EQ(static_cast<int>(by_seq.size()), expected_ok);
+  EXPECT_EQ(by_seq.begin()->first, 1u);
+  EXPECT_EQ(by_seq.rbegin()->first, static_cast<std::uint64_t>(expected_ok));
+
+  // events_after pages through them in order, each seq holding the event appended with it, and
+  // one thread's events in the order it submitted them (the queue is FIFO).
+  std::uint64_t cursor = 0;
+  std::vector<int> last_i(kAppendThreads, -1);
+  for (;;) {
+    std::vector<StoredEvent> page;
+    ASSERT_TRUE(store->read([&](ReadTxn& t) -> Status {
+      auto events = t.events_after(cursor, 97);
+      if (!events) return tl::unexpected(events.error());
+      page = std::move(*events);
+      return {};
+    }));
+    if (page.empty()) break;
+    for (const StoredEvent& e : page) {
+      ASSERT_EQ(e.seq, cursor + 1);
+      cursor = e.seq;
+      const int n = by_seq.at(e.seq);
+      const int w = n / kAppendsEach;
+      const int i = n % kAppendsEach;
+      EXPECT_EQ(e.client_order_id, "t" + std::to_string(w) + "-" + std::to_string(i));
+      EXPECT_GT(i, last_i[static_cast<std::size_t>(w)]) << "thread " << w << " reordered";
+      last_i[static_cast<std::size_t>(w)] = i;
+    }
+  }
+  EXPECT_EQ(cursor, static_cast<std::uint64_t>(expected_ok));
+  ASSERT_TRUE(store->read([&](ReadTxn& t) -> Status {
+    EXPECT_EQ(t.last_event_seq().value(), static_cast<std::uint64_t>(expected_ok));
+    EXPECT_EQ(t.first_event_seq().value(), 1u);
+    return {};
+  }));
+  std::cout << "appends: " << expected_ok << " events, " << store->stats().commits << " commits, "
+            << reader_polls.load() << " reader polls\n";
 }
 
 // ---- 3. compare-and-set stress -------------------------------------------------------------

@@ -1,8 +1,10 @@
-// Crash consistency: store_crash_writer writes orders and prints each id once it is durable;
-// we SIGKILL it mid-write after a random number of acknowledgements (seeded; set
-// BROKERGW_TEST_SEED to replay), reopen the store and check that every acknowledged order is
-// there, every record decodes and every broker_ids entry points to a stored order. Five rounds
-// on one directory, so each round also recovers from the previous kill.
+// Crash consistency: store_crash_writer writes orders, each with an event in the same write,
+// and prints each id and event seq once durable; we SIGKILL it mid-write after a random number
+// of acknowledgements (seeded; set BROKERGW_TEST_SEED to replay), reopen the store and check
+// that every acknowledged order and event is there, every record decodes, every broker_ids
+// entry points to a stored order, the events are gap-free from 1 to last_event_seq (nothing is
+// compacted here) with one event per order, and the published cursor never moved back or
+// ahead. Five rounds on one directory, so each round also recovers from the previous kill.
 #include <fcntl.h>
 #include <lmdb.h>
 #include <poll.h>
@@ -17,9 +19,11 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -54,7 +58,7 @@ std::uint64_t test_seed() {
 }
 
 struct Round {
-  std::set<std::string> acked;  // ids the writer reported durable
+  std::map<std::string, std::uint64_t> acked;  // id -> event seq the writer reported durable
   std::string error;
 };
 
@@ -82,8 +86,14 @@ Round run_writer(const std::string& dir, const std::string& prefix, int target) 
   std::string pending;
   auto take_lines = [&] {
     for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
-      out.acked.insert(pending.substr(0, nl));
+      const std::string line = pending.substr(0, nl);
       pending.erase(0, nl + 1);
+      const std::size_t sp = line.find(' ');
+      if (sp == std::string::npos) {
+        out.error = "bad line from the writer: " + line;
+        continue;
+      }
+      out.acked[line.substr(0, sp)] = std::strtoull(line.c_str() + sp + 1, nullptr, 10);
     }
   };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -129,7 +139,7 @@ Round run_writer(const std::string& dir, const std::string& prefix, int target) 
 void check_broker_index(const std::string& dir, std::size_t* entries) {
   MDB_env* env = nullptr;
   ASSERT_EQ(mdb_env_create(&env), 0);
-  ASSERT_EQ(mdb_env_set_maxdbs(env, 8), 0);
+  ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);
   ASSERT_EQ(mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0600), 0);
   MDB_txn* txn = nullptr;
   ASSERT_EQ(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), 0);
@@ -164,24 +174,54 @@ TEST(StoreCrash, AcknowledgedWritesSurviveSigkill) {
   SCOPED_TRACE("seed=" + std::to_string(seed));
   std::mt19937_64 rng(seed);
   TempDir dir;
-  std::set<std::string> acked;
+  std::map<std::string, std::uint64_t> acked;
+  std::uint64_t published_before = 0;
 
   for (int round = 0; round < 5; ++round) {
     const int target = std::uniform_int_distribution<int>(1, 150)(rng);
     Round r = run_writer(dir.path(), "r" + std::to_string(round) + "-", target);
     ASSERT_TRUE(r.error.empty()) << "round " << round << ": " << r.error;
     ASSERT_GE(static_cast<int>(r.acked.size()), target);
-    acked.insert(r.acked.begin(), r.acked.end());
+    for (const auto& [id, seq] : r.acked) {
+      EXPECT_TRUE(acked.emplace(id, seq).second) << id << " acknowledged twice";
+    }
 
     std::size_t stored = 0;
+    std::uint64_t last = 0;
+    std::uint64_t published = 0;
     {
       auto opened = open_lmdb_store(LmdbOptions{dir.path(), 256ull << 20, 64});
       ASSERT_TRUE(opened) << opened.error().detail;
       Store& store = **opened;
       Status s = store.read([&](ReadTxn& t) -> Status {
-        for (const std::string& id : acked) {
+        for (const auto& [id, seq] : acked) {
           auto o = t.get_order(id);
           EXPECT_TRUE(o) << "acknowledged " << id << " lost: " << o.error().detail;
+        }
+        // Events: 1..last without a gap, each for an order stored in the same write, and every
+        // acknowledged one where the writer was told it is.
+        last = t.last_event_seq().value();
+        published = t.published_seq().value();
+        EXPECT_EQ(t.first_event_seq().value(), last == 0 ? 0u : 1u);
+        std::map<std::uint64_t, std::string> events;
+        for (std::uint64_t cursor = 0;;) {
+          auto page = t.events_after(cursor, 256);
+          if (!page) return tl::unexpected(page.error());
+          if (page->empty()) break;
+          for (const StoredEvent& e : *page) {
+            EXPECT_EQ(e.seq, cursor + 1) << "gap after event " << cursor;
+            cursor = e.seq;
+            events[e.seq] = e.client_order_id;
+            EXPECT_TRUE(t.get_order(e.client_order_id))
+                << "event " << e.seq << " for missing order " << e.client_order_id;
+          }
+        }
+        EXPECT_EQ(events.size(), last);
+        if (!events.empty()) EXPECT_EQ(events.rbegin()->first, last);
+        for (const auto& [id, seq] : acked) {
+          auto it = events.find(seq);
+          EXPECT_TRUE(it != events.end() && it->second == id)
+              << "acknowledged event " << seq << " of " << id << " lost";
         }
         // Every record decodes, and each order's index entry came with it (same write).
         return t.for_each_order([&](const VersionedOrder& o) {
@@ -197,9 +237,13 @@ TEST(StoreCrash, AcknowledgedWritesSurviveSigkill) {
     std::size_t entries = 0;
     check_broker_index(dir.path(), &entries);
     EXPECT_EQ(entries, stored);
+    EXPECT_EQ(last, stored) << "one event per order";
+    EXPECT_LE(published, last);
+    EXPECT_GE(published, published_before) << "the published cursor moved back";
+    published_before = published;
     std::cout << "round " << round << ": killed after " << r.acked.size() << " acks (target "
               << target << "); " << acked.size() << " acknowledged in all, " << stored
-              << " stored\n";
+              << " stored, events 1.." << last << ", published " << published << "\n";
     ASSERT_GE(stored, acked.size());
     if (HasFailure()) break;
   }

@@ -1,13 +1,16 @@
-// Test helper for store_crash_test: `store_crash_writer <dir> [id-prefix]` inserts orders (and
-// their broker-order-id index entries) from several threads with write_and_wait, and prints
-// each client_order_id on stdout only after its write is durable. It never stops by itself
-// before its safety limit; the test SIGKILLs it mid-write. Dies with its parent.
+// Test helper for store_crash_test: `store_crash_writer <dir> [id-prefix]` inserts orders (and,
+// in the same write, their broker-order-id index entries and one event each, advancing the
+// published cursor behind them) from several threads with write_and_wait, and prints
+// "<client_order_id> <event seq>" on stdout only after the write is durable. It never stops by
+// itself before its safety limit; the test SIGKILLs it mid-write. Dies with its parent.
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +23,7 @@ namespace core = brokergw::core;
 namespace {
 
 using brokergw::store::Status;
+using brokergw::store::StoredEvent;
 using brokergw::store::WriteTxn;
 
 constexpr int kThreads = 4;
@@ -72,15 +76,29 @@ int main(int argc, char** argv) {
       for (int i = 0; i < kMaxPerThread; ++i) {
         const std::string id = prefix + "t" + std::to_string(t) + "-" + std::to_string(i);
         const core::Order order = make(id);
-        Status s = store.write_and_wait([&order, &id](WriteTxn& txn) -> Status {
-          if (auto r = txn.insert_order(order); !r) return r;
-          return txn.put_broker_order_id("sim", "B-" + id, id);
-        });
-        if (!s) {
-          std::fprintf(stderr, "write %s failed: %s\n", id.c_str(), s.error().detail.c_str());
+        auto seq = store.write_and_wait<std::uint64_t>(
+            [&order, &id](WriteTxn& txn, std::optional<std::uint64_t>& out) -> Status {
+              if (auto r = txn.insert_order(order); !r) return r;
+              if (auto r = txn.put_broker_order_id("sim", "B-" + id, id); !r) return r;
+              StoredEvent e;
+              e.type = "order.new";
+              e.broker = "sim";
+              e.account = order.request.account;
+              e.client_order_id = id;
+              e.at_us = order.created_us;
+              e.body = std::string(100, 'b');
+              auto appended = txn.append_event(e);
+              if (!appended) return tl::unexpected(appended.error());
+              // As if Kafka confirmed everything up to half-way (monotonic, never ahead).
+              if (auto r = txn.set_published_seq(*appended / 2); !r) return r;
+              out = *appended;
+              return {};
+            });
+        if (!seq) {
+          std::fprintf(stderr, "write %s failed: %s\n", id.c_str(), seq.error().detail.c_str());
           std::_Exit(4);
         }
-        if (!write_line(id + "\n")) std::_Exit(5);
+        if (!write_line(id + " " + std::to_string(*seq) + "\n")) std::_Exit(5);
       }
     });
   }

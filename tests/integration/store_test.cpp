@@ -173,7 +173,7 @@ TEST(Store, BrokerIdIndexCancelsAndExecSeen) {
     if (auto s = t.put_broker_order_id("brk1", "X-1", "A-1"); !s) return s;
     if (auto s = t.put_broker_order_id("brk2", "X-1", "A-2"); !s) return s;
     if (auto s = t.insert_cancel(CancelRecord{"C-1", "A-1", 42}); !s) return s;
-    return t.mark_exec_seen("brk1", "E-1");
+    return t.mark_exec_seen("brk1", "E-1", 1000);
   }));
 
   ASSERT_TRUE(store->read([](ReadTxn& t) -> Status {
@@ -206,11 +206,11 @@ TEST(Store, BrokerIdIndexCancelsAndExecSeen) {
   ASSERT_FALSE(dup_cancel);
   EXPECT_EQ(dup_cancel.error().code, StoreErrc::kAlreadyExists);
   Status dup_exec =
-      store->write_and_wait([](WriteTxn& t) { return t.mark_exec_seen("brk1", "E-1"); });
+      store->write_and_wait([](WriteTxn& t) { return t.mark_exec_seen("brk1", "E-1", 2000); });
   ASSERT_FALSE(dup_exec);
   EXPECT_EQ(dup_exec.error().code, StoreErrc::kAlreadyExists);
   Status bad_broker = store->write_and_wait(
-      [](WriteTxn& t) { return t.mark_exec_seen(std::string("b\0x", 3), "E-1"); });
+      [](WriteTxn& t) { return t.mark_exec_seen(std::string("b\0x", 3), "E-1", 1000); });
   ASSERT_FALSE(bad_broker);
   EXPECT_EQ(bad_broker.error().code, StoreErrc::kAborted);
 
@@ -342,7 +342,7 @@ TEST(Store, FailingWriteInBatchRollsBackOnlyItself) {
     throw std::runtime_error("boom");
   });
   submit(4, [](WriteTxn& t) -> Status {
-    if (auto s = t.mark_exec_seen("brk1", "E-9"); !s) return s;
+    if (auto s = t.mark_exec_seen("brk1", "E-9", 1000); !s) return s;
     return t.insert_order(test_order("existing"));  // kAlreadyExists
   });
   release.set_value();

@@ -5,6 +5,7 @@ add_executable(unit_core
   ${PROJECT_SOURCE_DIR}/tests/unit/core_decimal_test.cpp
   ${PROJECT_SOURCE_DIR}/tests/unit/core_order_test.cpp
   ${PROJECT_SOURCE_DIR}/tests/unit/core_order_machine_test.cpp
-  ${PROJECT_SOURCE_DIR}/tests/unit/core_order_property_test.cpp)
+  ${PROJECT_SOURCE_DIR}/tests/unit/core_order_property_test.cpp
+  ${PROJECT_SOURCE_DIR}/tests/unit/core_backoff_test.cpp)
 target_link_libraries(unit_core PRIVATE brokergw_core GTest::gtest_main)
 gtest_discover_tests(unit_core DISCOVERY_TIMEOUT 30)
