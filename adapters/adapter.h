@@ -18,7 +18,7 @@
 namespace brokergw::adapters {
 
 enum class SendErrc {
-  kSessionDown,  // retriable: not logged on; the order waits for the session
+  kSessionDown,      // retriable: not logged on; the order waits for the session
   kRejectedLocally,  // fatal: the message cannot be built for this broker (dialect limits)
 };
 

@@ -136,14 +136,14 @@ int main(int argc, char** argv) {
   events::OutboxPublisher publisher(*db, {.instance_id = cfg.instance_id});
   std::unique_ptr<events::EventSink> sink;
   if (kafka_enabled) {
-    auto made = adapters::kafka::make_kafka_sink(
-        {.bootstrap_servers = cfg.kafka_bootstrap_servers,
-         .topic = cfg.kafka_topic,
-         .client_id = cfg.kafka_client_id,
-         .queue_max_messages = cfg.kafka_queue_max_messages,
-         .linger_ms = cfg.kafka_linger_ms,
-         .extra = {}},
-        publisher.delivery_callback());
+    auto made =
+        adapters::kafka::make_kafka_sink({.bootstrap_servers = cfg.kafka_bootstrap_servers,
+                                          .topic = cfg.kafka_topic,
+                                          .client_id = cfg.kafka_client_id,
+                                          .queue_max_messages = cfg.kafka_queue_max_messages,
+                                          .linger_ms = cfg.kafka_linger_ms,
+                                          .extra = {}},
+                                         publisher.delivery_callback());
     if (!made) {
       spdlog::critical("kafka: {}", made.error());
       return 1;

@@ -35,14 +35,32 @@ constexpr std::array kTopLevelKeys{
     "max_orders",
     "max_inbound_queue",
     "poss_resend_duplicate",
+    "skip_seq_nums",
+    "control_file",
     "rules",
 };
 
 constexpr std::array kRuleKeys{
-    "name",         "symbol",           "account", "side",
-    "min_qty",      "max_qty",          "action",  "fills",
-    "fill_price",   "price_step",       "reason",  "ord_rej_reason",
-    "ack_delay_ms", "fill_interval_ms",
+    "name",
+    "symbol",
+    "account",
+    "side",
+    "min_qty",
+    "max_qty",
+    "action",
+    "fills",
+    "fill_price",
+    "price_step",
+    "reason",
+    "ord_rej_reason",
+    "ack_delay_ms",
+    "fill_interval_ms",
+    "duplicate_reports",
+    "out_of_order",
+    "disconnect",
+    "disconnect_every",
+    "skip_seq_after",
+    "answer_status",
 };
 
 template <std::size_t N>
@@ -130,7 +148,9 @@ std::filesystem::path resolve(const std::filesystem::path& base_dir, const std::
   return p.lexically_normal();
 }
 
-Rule parse_rule(const toml::table& table, std::size_t index) {
+// `skip_seq_default`: the value of skip_seq_after when the rule does not set it (true when the
+// global skip_seq_nums is set).
+Rule parse_rule(const toml::table& table, std::size_t index, bool skip_seq_default) {
   const std::string where = "rules[" + std::to_string(index) + "].";
   reject_unknown_keys(table, kRuleKeys, where);
   const Reader r(table, where);
@@ -171,6 +191,8 @@ Rule parse_rule(const toml::table& table, std::size_t index) {
   only_for("reason", {ActionKind::kReject});
   only_for("ord_rej_reason", {ActionKind::kReject});
   only_for("ack_delay_ms", {ActionKind::kFill, ActionKind::kAck, ActionKind::kReject});
+  only_for("out_of_order", {ActionKind::kFill});
+  only_for("skip_seq_after", {ActionKind::kFill, ActionKind::kAck, ActionKind::kReject});
 
   rule.action.fills = static_cast<int>(r.integer("fills", 1, kMaxFills).value_or(1));
   rule.action.fill_price = r.decimal("fill_price", false);
@@ -182,6 +204,29 @@ Rule parse_rule(const toml::table& table, std::size_t index) {
   rule.action.ord_rej_reason = static_cast<int>(r.integer("ord_rej_reason", 0, 99).value_or(0));
   rule.action.ack_delay_ms = r.integer("ack_delay_ms", 0, kMaxDelayMs).value_or(0);
   rule.action.fill_interval_ms = r.integer("fill_interval_ms", 0, kMaxDelayMs).value_or(0);
+
+  if (const auto mode = r.string("duplicate_reports")) {
+    const auto parsed = duplicate_reports_from_name(*mode);
+    if (!parsed) r.fail("duplicate_reports", "must be \"plain\", \"possdup\" or \"both\"");
+    rule.action.duplicate_reports = *parsed;
+  }
+  rule.action.out_of_order = r.boolean("out_of_order").value_or(false);
+  if (const auto mode = r.string("disconnect")) {
+    const auto parsed = disconnect_mode_from_name(*mode);
+    if (!parsed || *parsed == DisconnectMode::kNone) {
+      r.fail("disconnect", "must be \"before_placing\" or \"after_placing\"");
+    }
+    rule.action.disconnect = *parsed;
+  }
+  if (r.has("disconnect_every") && rule.action.disconnect == DisconnectMode::kNone) {
+    r.fail("disconnect_every", "needs disconnect = \"before_placing\" or \"after_placing\"");
+  }
+  rule.action.disconnect_every = r.boolean("disconnect_every").value_or(false);
+  rule.action.answer_status = r.boolean("answer_status").value_or(true);
+  // A silent order sends no ack, so there is nothing to skip after.
+  rule.action.skip_seq_after =
+      r.boolean("skip_seq_after")
+          .value_or(skip_seq_default && rule.action.kind != ActionKind::kSilent);
   return rule;
 }
 
@@ -235,13 +280,19 @@ SimConfig parse_table(const toml::table& root, const std::filesystem::path& base
     }
   }
 
+  if (const auto skip = r.integer("skip_seq_nums", 1, kMaxSkipSeqNums)) {
+    c.skip_seq_nums = *skip;
+    c.skip_seq_all_orders = true;
+  }
+  if (r.has("control_file")) c.control_file = resolve(base_dir, *r.string("control_file"));
+
   if (const toml::node* rules = root.get("rules")) {
     const toml::array* array = rules->as_array();
     if (!array) r.fail("rules", "must be an array of tables ([[rules]])");
     for (std::size_t i = 0; i < array->size(); ++i) {
       const toml::table* table = (*array)[i].as_table();
       if (!table) r.fail("rules", "entry " + std::to_string(i) + " is not a table");
-      c.rules.push_back(parse_rule(*table, i));
+      c.rules.push_back(parse_rule(*table, i, c.skip_seq_all_orders));
     }
   }
   return c;

@@ -16,7 +16,8 @@ namespace {
 
 }  // namespace
 
-Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
+Engine::Engine(EngineOptions options)
+    : options_(std::move(options)), disconnect_fired_(options_.rules.size(), false) {}
 
 void Engine::handle(const Inbound& in, SteadyMs now, std::vector<Outgoing>& out) {
   if (const auto* order = std::get_if<NewOrderIn>(&in)) {
@@ -25,6 +26,8 @@ void Engine::handle(const Inbound& in, SteadyMs now, std::vector<Outgoing>& out)
     on_cancel(*cancel, out);
   } else if (const auto* status = std::get_if<StatusIn>(&in)) {
     on_status(*status, out);
+  } else if (const auto* mass = std::get_if<MassStatusIn>(&in)) {
+    on_mass_status(*mass, out);
   }
   run_due(now, out);
 }
@@ -43,7 +46,7 @@ std::optional<SteadyMs> Engine::next_due() const {
 }
 
 void Engine::on_new_order(const NewOrderIn& in, SteadyMs now, std::vector<Outgoing>& out) {
-  if (!seen_cl_ord_ids_.insert(in.cl_ord_id).second) {
+  if (seen_cl_ord_ids_.contains(in.cl_ord_id)) {
     ++counters_.duplicate_cl_ord_ids;
     const auto known = order_by_cl_ord_id_.find(in.cl_ord_id);
     if (in.poss_resend && options_.poss_resend_duplicate == PossResendDuplicatePolicy::kStatus &&
@@ -60,6 +63,7 @@ void Engine::on_new_order(const NewOrderIn& in, SteadyMs now, std::vector<Outgoi
 
   const std::optional<Fixed> qty = in.order_qty ? Fixed::parse(*in.order_qty) : std::nullopt;
   if (!qty || !qty->is_positive()) {
+    seen_cl_ord_ids_.insert(in.cl_ord_id);
     ++counters_.invalid_orders;
     out.emplace_back(reject_unknown(in, fix44::kOrdRejIncorrectQuantity,
                                     in.order_qty ? "OrderQty must be a positive decimal with at "
@@ -71,6 +75,7 @@ void Engine::on_new_order(const NewOrderIn& in, SteadyMs now, std::vector<Outgoi
   if (in.price) {
     price = Fixed::parse(*in.price);
     if (!price || !price->is_positive()) {
+      seen_cl_ord_ids_.insert(in.cl_ord_id);
       ++counters_.invalid_orders;
       out.emplace_back(
           reject_unknown(in, fix44::kOrdRejOther,
@@ -79,6 +84,7 @@ void Engine::on_new_order(const NewOrderIn& in, SteadyMs now, std::vector<Outgoi
     }
   }
   if (orders_.size() >= options_.max_orders) {
+    seen_cl_ord_ids_.insert(in.cl_ord_id);
     ++counters_.invalid_orders;
     out.emplace_back(
         reject_unknown(in, fix44::kOrdRejOther, "simulator order table full (max_orders)"));
@@ -87,8 +93,28 @@ void Engine::on_new_order(const NewOrderIn& in, SteadyMs now, std::vector<Outgoi
 
   const OrderFacts facts{in.symbol, in.account, in.side, *qty, price};
   const std::optional<std::size_t> rule_index = find_rule(options_.rules, facts);
-  const Action& action = rule_index ? options_.rules[*rule_index].action : default_action();
+  Action unmatched;
+  if (!rule_index) {
+    unmatched = default_action();
+    unmatched.skip_seq_after = options_.skip_seq_after_unmatched;
+  }
+  const Action& action = rule_index ? options_.rules[*rule_index].action : unmatched;
+  const std::string rule_name = rule_index ? options_.rules[*rule_index].name : "default";
 
+  if (should_disconnect(rule_index, action)) {
+    ++counters_.disconnects;
+    if (action.disconnect == DisconnectMode::kBeforePlacing) {
+      // As if the message never arrived: no order, and the ClOrdID stays free for a resend.
+      ++counters_.forgotten_orders;
+      out.emplace_back(DisconnectOut{"rule " + rule_name + ": disconnect before placing " +
+                                     in.cl_ord_id + " (order forgotten)"});
+      return;
+    }
+    out.emplace_back(
+        DisconnectOut{"rule " + rule_name + ": disconnect after placing " + in.cl_ord_id});
+  }
+
+  seen_cl_ord_ids_.insert(in.cl_ord_id);
   Order order;
   order.order_id =
       "SIM-" + std::to_string(options_.run_number) + "-" + std::to_string(next_order_number_++);
@@ -99,8 +125,10 @@ void Engine::on_new_order(const NewOrderIn& in, SteadyMs now, std::vector<Outgoi
   order.ord_type = in.ord_type;
   order.qty = *qty;
   order.price = price;
-  order.rule_name = rule_index ? options_.rules[*rule_index].name : "default";
+  order.rule_name = rule_name;
   order.plan = plan_order(action, facts);
+  order.duplicates = action.duplicate_reports;
+  order.answer_status = action.answer_status;
   order.received_at = now;
   orders_.push_back(std::move(order));
   const std::size_t index = orders_.size() - 1;
@@ -153,7 +181,7 @@ void Engine::on_cancel(const CancelIn& in, std::vector<Outgoing>& out) {
   ExecReportOut canceled = report(order, fix44::kExecCanceled);
   canceled.cl_ord_id = in.cl_ord_id;
   canceled.orig_cl_ord_id = in.orig_cl_ord_id;
-  out.emplace_back(std::move(canceled));
+  emit(order, std::move(canceled), false, out);
 }
 
 void Engine::on_status(const StatusIn& in, std::vector<Outgoing>& out) {
@@ -174,10 +202,69 @@ void Engine::on_status(const StatusIn& in, std::vector<Outgoing>& out) {
     out.emplace_back(std::move(unknown));
     return;
   }
-  ExecReportOut status = report(orders_[known->second], fix44::kExecOrderStatus);
+  const Order& order = orders_[known->second];
+  if (!order.answer_status) {
+    ++counters_.status_unanswered;  // a broker that cannot look the order up
+    return;
+  }
+  ExecReportOut status = report(order, fix44::kExecOrderStatus);
   status.cl_ord_id = in.cl_ord_id;
   status.ord_status_req_id = in.ord_status_req_id;
   out.emplace_back(std::move(status));
+}
+
+void Engine::on_mass_status(const MassStatusIn& in, std::vector<Outgoing>& out) {
+  ++counters_.mass_status_requests;
+  const bool by_symbol = in.mass_status_req_type == fix44::kMassStatusForSecurity;
+  if (!by_symbol && in.mass_status_req_type != fix44::kMassStatusForAllOrders) {
+    out.emplace_back(
+        BusinessRejectOut{"AF", in.msg_seq_num, in.mass_status_req_id, fix44::kBusinessRejectOther,
+                          "MassStatusReqType " + std::to_string(in.mass_status_req_type) +
+                              " not supported (1 and 7 are)"});
+    return;
+  }
+  if (by_symbol && in.symbol.empty()) {
+    out.emplace_back(BusinessRejectOut{"AF", in.msg_seq_num, in.mass_status_req_id,
+                                       fix44::kBusinessRejectConditionallyRequiredFieldMissing,
+                                       "MassStatusReqType 1 needs Symbol(55)"});
+    return;
+  }
+
+  std::vector<std::size_t> selected;
+  for (std::size_t i = 0; i < orders_.size(); ++i) {
+    if (!by_symbol || orders_[i].symbol == in.symbol) selected.push_back(i);
+  }
+  if (selected.empty()) {
+    // One report that says "nothing", so the requester need not wait for a timeout.
+    ExecReportOut none;
+    none.order_id = "NONE";
+    none.exec_id = next_exec_id();
+    none.exec_type = fix44::kExecOrderStatus;
+    none.ord_status = fix44::kStatusRejected;
+    none.symbol = in.symbol;
+    none.side = in.side != 0 ? in.side : kSideBuy;
+    none.text = "no orders";
+    none.mass_status_req_id = in.mass_status_req_id;
+    none.tot_num_reports = 0;
+    none.last_rpt_requested = true;
+    out.emplace_back(std::move(none));
+    return;
+  }
+  const int total = static_cast<int>(selected.size());
+  for (std::size_t k = 0; k < selected.size(); ++k) {
+    ExecReportOut status = report(orders_[selected[k]], fix44::kExecOrderStatus);
+    status.mass_status_req_id = in.mass_status_req_id;
+    status.tot_num_reports = total;
+    status.last_rpt_requested = k + 1 == selected.size();
+    out.emplace_back(std::move(status));
+  }
+}
+
+bool Engine::should_disconnect(std::optional<std::size_t> rule_index, const Action& action) {
+  if (!rule_index || action.disconnect == DisconnectMode::kNone) return false;
+  if (disconnect_fired_[*rule_index] && !action.disconnect_every) return false;
+  disconnect_fired_[*rule_index] = true;
+  return true;
 }
 
 void Engine::schedule_next(std::size_t index) {
@@ -189,6 +276,10 @@ void Engine::schedule_next(std::size_t index) {
 
 void Engine::run_step(std::size_t index, std::vector<Outgoing>& out) {
   Order& order = orders_[index];
+  if (!order.plan.send_order.empty()) {
+    run_held(index, out);
+    return;
+  }
   if (order.closed) {
     // Canceled (or otherwise closed) while this step waited: it must not happen.
     counters_.steps_skipped += order.plan.steps.size() - order.next_step;
@@ -196,13 +287,44 @@ void Engine::run_step(std::size_t index, std::vector<Outgoing>& out) {
     return;
   }
   const Step& step = order.plan.steps[order.next_step++];
+  ExecReportOut r = apply_step(order, step);
+  check_invariants(order);
+  emit(order, std::move(r), step.skip_seq_after, out);
+  schedule_next(index);
+}
+
+void Engine::run_held(std::size_t index, std::vector<Outgoing>& out) {
+  Order& order = orders_[index];
+  const Plan& plan = order.plan;
+  if (order.next_step == 0) {
+    if (order.closed) {
+      // Canceled before the first report: nothing was decided yet, nothing is sent.
+      counters_.steps_skipped += plan.steps.size();
+      order.next_step = plan.steps.size();
+      return;
+    }
+    // The broker executes the whole plan now; only the reports travel out of order.
+    std::vector<ExecReportOut> built;
+    built.reserve(plan.steps.size());
+    for (const Step& step : plan.steps) {
+      built.push_back(apply_step(order, step));
+      check_invariants(order);
+    }
+    order.held.clear();
+    for (std::size_t i : plan.send_order) order.held.push_back(std::move(built[i]));
+  }
+  const std::size_t k = order.next_step++;
+  emit(order, order.held[k], plan.steps[plan.send_order[k]].skip_seq_after, out);
+  if (order.next_step == order.held.size()) order.held.clear();
+  schedule_next(index);
+}
+
+ExecReportOut Engine::apply_step(Order& order, const Step& step) {
   switch (step.kind) {
-    case StepKind::kAck: {
+    case StepKind::kAck:
       order.ord_status = fix44::kStatusNew;
       ++counters_.acks;
-      out.emplace_back(report(order, fix44::kExecNew));
-      break;
-    }
+      return report(order, fix44::kExecNew);
     case StepKind::kFill: {
       const auto cum = checked_add(order.cum_qty, step.last_qty);
       if (!cum || *cum > order.qty) invariant_failed("fill exceeds order quantity", order.order_id);
@@ -215,8 +337,7 @@ void Engine::run_step(std::size_t index, std::vector<Outgoing>& out) {
       ExecReportOut fill = report(order, fix44::kExecTrade);
       fill.last_qty = step.last_qty;
       fill.last_px = step.last_px;
-      out.emplace_back(std::move(fill));
-      break;
+      return fill;
     }
     case StepKind::kReject: {
       order.ord_status = fix44::kStatusRejected;
@@ -225,12 +346,37 @@ void Engine::run_step(std::size_t index, std::vector<Outgoing>& out) {
       ExecReportOut rejected = report(order, fix44::kExecRejected);
       rejected.ord_rej_reason = step.ord_rej_reason;
       rejected.text = step.text;
-      out.emplace_back(std::move(rejected));
-      break;
+      return rejected;
     }
   }
-  check_invariants(order);
-  schedule_next(index);
+  invariant_failed("unknown step kind", order.order_id);
+}
+
+void Engine::emit(const Order& order, ExecReportOut report, bool skip_seq_after,
+                  std::vector<Outgoing>& out) {
+  const DuplicateReports d = order.duplicates;
+  const bool plain = d == DuplicateReports::kPlain || d == DuplicateReports::kBoth;
+  const bool poss_dup = d == DuplicateReports::kPossDup || d == DuplicateReports::kBoth;
+  if (plain || poss_dup) {
+    out.emplace_back(report);
+    if (plain) {
+      ExecReportOut copy = report;
+      copy.copy = ReportCopy::kPlainCopy;
+      out.emplace_back(std::move(copy));
+      ++counters_.report_copies;
+    }
+    if (poss_dup) {
+      report.copy = ReportCopy::kPossDupCopy;
+      out.emplace_back(std::move(report));
+      ++counters_.report_copies;
+    }
+  } else {
+    out.emplace_back(std::move(report));
+  }
+  if (skip_seq_after) {
+    ++counters_.seq_skips;
+    out.emplace_back(SkipSeqNumsOut{options_.skip_seq_nums});
+  }
 }
 
 ExecReportOut Engine::report(const Order& order, char exec_type) {

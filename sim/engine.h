@@ -1,6 +1,8 @@
-// The simulated broker's order book: receives new orders, cancels and status requests as plain
-// structs, runs each order's Plan (sim/rules.h) on a timer, and produces FIX-shaped answers as
-// plain structs. Pure: no QuickFIX types, no clock (time comes in as `now`), no threads.
+// The simulated broker's order book: receives new orders, cancels, status and mass status
+// requests as plain structs, runs each order's Plan (sim/rules.h) on a timer, and produces
+// FIX-shaped answers as plain structs, plus the session-level fault actions (disconnect, skip
+// sequence numbers) that the adapter carries out in order with them. Pure: no QuickFIX types,
+// no clock (time comes in as `now`), no threads.
 //
 // Thread: not thread-safe; EngineRunner (sim/engine_runner.h) owns it and calls it from its one
 // engine thread only.
@@ -8,7 +10,10 @@
 // Invariants (checked, stay on):
 //   - an order's cum_qty never exceeds its quantity; leaves = qty - cum while open, 0 when closed;
 //   - once an order is closed (filled, canceled, rejected) none of its remaining steps runs;
-//   - a ClOrdID is accepted at most once (orders and cancels share one namespace);
+//   - a ClOrdID is accepted at most once (orders and cancels share one namespace); an order
+//     forgotten by disconnect = "before_placing" does not use its ClOrdID up;
+//   - a duplicated report (duplicate_reports) directly follows its original and carries the
+//     same ExecID; every other report has an ExecID of its own;
 //   - OrderIDs and ExecIDs carry the run number, so they never repeat across restarts that share
 //     a state directory.
 #pragma once
@@ -38,6 +43,10 @@ inline constexpr char kExecCanceled = '4';
 inline constexpr char kExecRejected = '8';
 inline constexpr char kExecTrade = 'F';
 inline constexpr char kExecOrderStatus = 'I';
+inline constexpr int kMassStatusForSecurity = 1;
+inline constexpr int kMassStatusForAllOrders = 7;
+inline constexpr int kBusinessRejectOther = 0;
+inline constexpr int kBusinessRejectConditionallyRequiredFieldMissing = 5;
 inline constexpr char kStatusNew = '0';
 inline constexpr char kStatusPartiallyFilled = '1';
 inline constexpr char kStatusFilled = '2';
@@ -82,9 +91,25 @@ struct StatusIn {
   std::string ord_status_req_id;  // echoed when present
 };
 
-using Inbound = std::variant<NewOrderIn, CancelIn, StatusIn>;
+struct MassStatusIn {
+  std::string mass_status_req_id;
+  int mass_status_req_type = fix44::kMassStatusForAllOrders;
+  std::string symbol;            // Symbol(55), empty when absent
+  char side = 0;                 // Side(54), 0 when absent
+  std::int64_t msg_seq_num = 0;  // for RefSeqNum in a reject
+};
+
+using Inbound = std::variant<NewOrderIn, CancelIn, StatusIn, MassStatusIn>;
 
 // ---- Outgoing (turned into FIX by the adapter) ----
+
+// Which copy of a report this is (duplicate_reports). A copy always directly follows the
+// original and has the same content and ExecID.
+enum class ReportCopy {
+  kOriginal,
+  kPlainCopy,    // sent again unchanged (new MsgSeqNum, no PossDupFlag)
+  kPossDupCopy,  // sent again with PossDupFlag(43)=Y and OrigSendingTime(122) = the original's
+};
 
 struct ExecReportOut {
   std::string order_id;
@@ -105,8 +130,12 @@ struct ExecReportOut {
   Fixed cum_qty;
   Fixed avg_px;
   std::optional<int> ord_rej_reason;
-  std::string text;               // empty = absent
-  std::string ord_status_req_id;  // empty = absent
+  std::string text;                        // empty = absent
+  std::string ord_status_req_id;           // empty = absent
+  std::string mass_status_req_id;          // MassStatusReqID(584), empty = absent
+  std::optional<int> tot_num_reports;      // TotNumReports(911)
+  std::optional<bool> last_rpt_requested;  // LastRptRequested(912)
+  ReportCopy copy = ReportCopy::kOriginal;
 };
 
 struct CancelRejectOut {
@@ -119,7 +148,27 @@ struct CancelRejectOut {
   std::string text;
 };
 
-using Outgoing = std::variant<ExecReportOut, CancelRejectOut>;
+struct BusinessRejectOut {
+  std::string ref_msg_type;
+  std::int64_t ref_seq_num = 0;
+  std::string business_reject_ref_id;  // empty = absent
+  int reason = fix44::kBusinessRejectOther;
+  std::string text;
+};
+
+// Drop the TCP connection now, without a Logout (disconnect). What follows is stored by the
+// FIX session under its sequence numbers and resent on the gateway's ResendRequest.
+struct DisconnectOut {
+  std::string reason;  // for the log
+};
+
+// Advance the outbound MsgSeqNum by `count` without sending anything (skip_seq_after).
+struct SkipSeqNumsOut {
+  std::int64_t count = 0;
+};
+
+using Outgoing =
+    std::variant<ExecReportOut, CancelRejectOut, BusinessRejectOut, DisconnectOut, SkipSeqNumsOut>;
 
 // ---- Engine ----
 
@@ -128,11 +177,16 @@ using Outgoing = std::variant<ExecReportOut, CancelRejectOut>;
 // stricter reject so that a resend which is really a second order shows up.
 enum class PossResendDuplicatePolicy { kReject, kStatus };
 
+inline constexpr std::int64_t kDefaultSkipSeqNums = 5;
+inline constexpr std::int64_t kMaxSkipSeqNums = 1'000'000;
+
 struct EngineOptions {
   std::vector<Rule> rules;
   std::uint64_t run_number = 1;        // distinguishes ids across restarts
   std::size_t max_orders = 1'000'000;  // orders kept; beyond that new orders are rejected
   PossResendDuplicatePolicy poss_resend_duplicate = PossResendDuplicatePolicy::kReject;
+  std::int64_t skip_seq_nums = kDefaultSkipSeqNums;  // numbers skipped per skip_seq_after
+  bool skip_seq_after_unmatched = false;             // skip_seq_after for orders that match no rule
 };
 
 struct EngineCounters {
@@ -145,7 +199,13 @@ struct EngineCounters {
   std::uint64_t cancels = 0;  // accepted cancels
   std::uint64_t cancel_rejects = 0;
   std::uint64_t status_requests = 0;
-  std::uint64_t steps_skipped = 0;  // steps dropped because the order was closed first
+  std::uint64_t status_unanswered = 0;  // answer_status = false
+  std::uint64_t mass_status_requests = 0;
+  std::uint64_t steps_skipped = 0;     // steps dropped because the order was closed first
+  std::uint64_t report_copies = 0;     // duplicate_reports copies
+  std::uint64_t disconnects = 0;       // disconnect faults
+  std::uint64_t forgotten_orders = 0;  // disconnect = "before_placing"
+  std::uint64_t seq_skips = 0;         // skip_seq_after faults
 };
 
 class Engine {
@@ -174,7 +234,12 @@ class Engine {
     std::optional<Fixed> price;
     std::string rule_name;
     Plan plan;
+    DuplicateReports duplicates = DuplicateReports::kNone;
+    bool answer_status = true;
     std::size_t next_step = 0;
+    // out_of_order: the reports built when the first step ran, in send order; next_step then
+    // counts the reports sent.
+    std::vector<ExecReportOut> held;
     SteadyMs received_at = 0;
     char ord_status = fix44::kStatusPendingNew;
     bool closed = false;
@@ -193,7 +258,16 @@ class Engine {
   void on_new_order(const NewOrderIn& in, SteadyMs now, std::vector<Outgoing>& out);
   void on_cancel(const CancelIn& in, std::vector<Outgoing>& out);
   void on_status(const StatusIn& in, std::vector<Outgoing>& out);
+  void on_mass_status(const MassStatusIn& in, std::vector<Outgoing>& out);
+  // True when the order that matched rule `rule_index` must drop the session.
+  bool should_disconnect(std::optional<std::size_t> rule_index, const Action& action);
   void run_step(std::size_t index, std::vector<Outgoing>& out);
+  void run_held(std::size_t index, std::vector<Outgoing>& out);
+  // Applies one step to the order's state and returns its report.
+  ExecReportOut apply_step(Order& order, const Step& step);
+  // Appends a report of `order`, its duplicate copies and, if asked, a sequence skip.
+  void emit(const Order& order, ExecReportOut report, bool skip_seq_after,
+            std::vector<Outgoing>& out);
   void schedule_next(std::size_t index);
   ExecReportOut report(const Order& order, char exec_type);
   ExecReportOut reject_unknown(const NewOrderIn& in, int reason, std::string text);
@@ -203,7 +277,8 @@ class Engine {
   EngineOptions options_;
   std::deque<Order> orders_;  // stable addresses; index = position
   std::unordered_map<std::string, std::size_t> order_by_cl_ord_id_;  // incl. cancel ids
-  std::unordered_set<std::string> seen_cl_ord_ids_;  // every ClOrdID received on D or F
+  std::unordered_set<std::string> seen_cl_ord_ids_;  // every ClOrdID used up on D or F
+  std::vector<bool> disconnect_fired_;               // per rule: has disconnected once
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::uint64_t timer_seq_ = 0;
   std::uint64_t next_order_number_ = 1;

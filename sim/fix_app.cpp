@@ -1,7 +1,12 @@
 #include "sim/fix_app.h"
 
+#include <netinet/in.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+
 #include <charconv>
 #include <chrono>
+#include <type_traits>
 #include <variant>
 
 #include <quickfix/Exceptions.h>
@@ -19,6 +24,16 @@ namespace tag = FIX::FIELD;
 // hands every incoming string to the session log (SpdlogLog::onIncoming) just before it parses
 // and dispatches it on the same thread, so fromApp can journal the real bytes.
 thread_local std::string t_last_incoming;
+
+// Set by FixSender on the engine thread around the sendToTarget of a PossDup copy, read by
+// SimApplication::toApp inside that call: QuickFIX's Session::send strips PossDupFlag and
+// OrigSendingTime from a message before sending it, and toApp is the hook that runs after
+// that (and after the header is filled in) but before the message is serialized and stored.
+struct PossDupMark {
+  bool active = false;
+  std::string orig_sending_time;  // empty: use the message's own SendingTime
+};
+thread_local PossDupMark t_poss_dup;
 
 // The received bytes of `message` when t_last_incoming is that message (same MsgSeqNum and
 // MsgType); otherwise (a message QuickFIX queued for a sequence gap and processes later) its
@@ -70,15 +85,18 @@ FIX::Message build(const ExecReportOut& r) {
   FIX::Message m;
   m.getHeader().setField(FIX::MsgType(FIX::MsgType_ExecutionReport));
   m.setField(tag::OrderID, r.order_id);
-  m.setField(tag::ClOrdID, r.cl_ord_id);
+  set_if(m, tag::ClOrdID, r.cl_ord_id);
   set_if(m, tag::OrigClOrdID, r.orig_cl_ord_id);
   set_if(m, tag::OrdStatusReqID, r.ord_status_req_id);
+  set_if(m, tag::MassStatusReqID, r.mass_status_req_id);
+  if (r.tot_num_reports) m.setField(tag::TotNumReports, std::to_string(*r.tot_num_reports));
+  if (r.last_rpt_requested) m.setField(tag::LastRptRequested, *r.last_rpt_requested ? "Y" : "N");
   m.setField(tag::ExecID, r.exec_id);
   m.setField(tag::ExecType, std::string(1, r.exec_type));
   m.setField(tag::OrdStatus, std::string(1, r.ord_status));
   if (r.ord_rej_reason) m.setField(tag::OrdRejReason, std::to_string(*r.ord_rej_reason));
   set_if(m, tag::Account, r.account);
-  m.setField(tag::Symbol, r.symbol);
+  set_if(m, tag::Symbol, r.symbol);
   m.setField(tag::Side, std::string(1, r.side));
   set_if(m, tag::OrderQty, r.order_qty);
   if (r.ord_type != 0) m.setField(tag::OrdType, std::string(1, r.ord_type));
@@ -108,21 +126,150 @@ FIX::Message build(const CancelRejectOut& r) {
   return m;
 }
 
+FIX::Message build(const BusinessRejectOut& r) {
+  FIX::Message m;
+  m.getHeader().setField(FIX::MsgType(FIX::MsgType_BusinessMessageReject));
+  if (r.ref_seq_num > 0) m.setField(tag::RefSeqNum, std::to_string(r.ref_seq_num));
+  m.setField(tag::RefMsgType, r.ref_msg_type);
+  set_if(m, tag::BusinessRejectRefID, r.business_reject_ref_id);
+  m.setField(tag::BusinessRejectReason, std::to_string(r.reason));
+  set_if(m, tag::Text, r.text);
+  return m;
+}
+
+// Shuts down every connected TCP socket of this process whose local port is `port`: the FIX
+// connections accepted on the listener (the listener itself has no peer and is kept). QuickFIX
+// selects on these sockets, so they are all below FD_SETSIZE. shutdown() only changes the
+// connection, not the descriptor, so it is safe beside QuickFIX's thread, which then reads
+// end-of-file and closes the socket itself.
+int shut_down_connections(std::uint16_t port) {
+  int count = 0;
+  for (int fd = 0; fd < FD_SETSIZE; ++fd) {
+    sockaddr_in local{};
+    socklen_t length = sizeof local;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0) continue;
+    if (local.sin_family != AF_INET || local.sin_port != htons(port)) continue;
+    sockaddr_in peer{};
+    length = sizeof peer;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) continue;
+    if (shutdown(fd, SHUT_RDWR) == 0) ++count;
+  }
+  return count;
+}
+
+constexpr std::chrono::milliseconds kDisconnectWait{2000};
+
 }  // namespace
 
-// ---- FixSender (engine thread) ----
+// ---- SessionStatus (any thread) ----
+
+void SessionStatus::set_logged_on(bool logged_on) {
+  {
+    std::lock_guard lock(mutex_);
+    logged_on_ = logged_on;
+  }
+  changed_.notify_all();
+}
+
+bool SessionStatus::logged_on() {
+  std::lock_guard lock(mutex_);
+  return logged_on_;
+}
+
+bool SessionStatus::wait_logged_out(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [this] { return !logged_on_; });
+}
+
+// ---- FixSender (engine thread; disconnect_now any thread) ----
 
 void FixSender::deliver(const Outgoing& message) {
-  FIX::Message fix = std::visit([](const auto& m) { return build(m); }, message);
+  std::visit(
+      [this](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, ExecReportOut>) {
+          send_report(m);
+        } else if constexpr (std::is_same_v<T, DisconnectOut>) {
+          disconnect_now(m.reason);
+        } else if constexpr (std::is_same_v<T, SkipSeqNumsOut>) {
+          skip_seq_nums(m.count);
+        } else {
+          FIX::Message fix = build(m);
+          send(fix);
+        }
+      },
+      message);
+}
+
+void FixSender::send(FIX::Message& message) {
   try {
     // When the gateway is not logged on, QuickFIX stores the message under its sequence number
     // and sends it on the gateway's next ResendRequest, as a real broker would.
-    FIX::Session::sendToTarget(fix, session_);
+    FIX::Session::sendToTarget(message, session_);
   } catch (const FIX::SessionNotFound&) {
-    spdlog::error("cannot send {}: session {} not found", printable_fix(fix.toString()),
+    spdlog::error("cannot send {}: session {} not found", printable_fix(message.toString()),
                   session_.toString());
   } catch (const std::exception& e) {
-    spdlog::error("cannot send {}: {}", printable_fix(fix.toString()), e.what());
+    spdlog::error("cannot send {}: {}", printable_fix(message.toString()), e.what());
+  }
+}
+
+void FixSender::send_report(const ExecReportOut& report) {
+  if (report.copy == ReportCopy::kOriginal) {
+    FIX::Message fix = build(report);
+    send(fix);
+    last_report_ = std::move(fix);  // now with the header QuickFIX filled in
+    last_exec_id_ = report.exec_id;
+    return;
+  }
+
+  // A copy: the original's body again, so that even TransactTime is identical.
+  const bool have_original = last_report_ && last_exec_id_ == report.exec_id;
+  if (!have_original) {
+    spdlog::warn("duplicate of ExecID {} does not follow its original; building it again",
+                 report.exec_id);
+  }
+  FIX::Message fix = have_original ? *last_report_ : build(report);
+  if (report.copy == ReportCopy::kPossDupCopy) {
+    t_poss_dup.active = true;
+    t_poss_dup.orig_sending_time.clear();
+    if (have_original && last_report_->getHeader().isSetField(tag::SendingTime)) {
+      t_poss_dup.orig_sending_time = last_report_->getHeader().getField(tag::SendingTime);
+    }
+  }
+  send(fix);
+  t_poss_dup = PossDupMark{};
+}
+
+void FixSender::skip_seq_nums(std::int64_t count) {
+  FIX::Session* session = FIX::Session::lookupSession(session_);
+  if (session == nullptr) {
+    spdlog::error("cannot skip sequence numbers: session {} not found", session_.toString());
+    return;
+  }
+  try {
+    // Not atomic with QuickFIX's own sends: a heartbeat sent by the acceptor thread between
+    // these two calls would make the gap one smaller.
+    const int next = session->getExpectedSenderNum();
+    const int skipped_to = next + static_cast<int>(count);
+    session->setNextSenderMsgSeqNum(skipped_to);
+    spdlog::info("fault: skipped outbound MsgSeqNum {}..{}; the next message has {}", next,
+                 skipped_to - 1, skipped_to);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot skip sequence numbers: {}", e.what());
+  }
+}
+
+void FixSender::disconnect_now(const std::string& reason) {
+  const int dropped = shut_down_connections(listen_port_);
+  if (dropped == 0) {
+    spdlog::warn("fault: disconnect ({}): no FIX connection to drop", reason);
+    return;
+  }
+  spdlog::info("fault: disconnect ({}): dropped {} connection(s) without Logout", reason, dropped);
+  if (!status_.wait_logged_out(kDisconnectWait)) {
+    spdlog::warn("fault: disconnect ({}): QuickFIX still reports the session logged on after {} ms",
+                 reason, kDisconnectWait.count());
   }
 }
 
@@ -133,16 +280,25 @@ void SimApplication::onCreate(const FIX::SessionID& session) {
 }
 
 void SimApplication::onLogon(const FIX::SessionID& session) {
+  status_.set_logged_on(true);
   spdlog::info("session {} logged on", session.toString());
 }
 
 void SimApplication::onLogout(const FIX::SessionID& session) {
+  status_.set_logged_on(false);
   spdlog::info("session {} logged out", session.toString());
 }
 
 void SimApplication::toAdmin(FIX::Message&, const FIX::SessionID&) {}
 
-void SimApplication::toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) {}
+void SimApplication::toApp(FIX::Message& message, const FIX::SessionID&) throw(FIX::DoNotSend) {
+  if (!t_poss_dup.active) return;  // QuickFIX's own resends arrive here with 43 already set
+  FIX::Header& header = message.getHeader();
+  header.setField(tag::PossDupFlag, "Y");
+  header.setField(tag::OrigSendingTime, t_poss_dup.orig_sending_time.empty()
+                                            ? header.getField(tag::SendingTime)
+                                            : t_poss_dup.orig_sending_time);
+}
 
 void SimApplication::fromAdmin(const FIX::Message& message, const FIX::SessionID& session) throw(
     FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue, FIX::RejectLogon) {
@@ -205,6 +361,14 @@ void SimApplication::fromApp(const FIX::Message& message,
     status.side = char_field(message, tag::Side);
     status.ord_status_req_id = optional_field(message, tag::OrdStatusReqID);
     request = std::move(status);
+  } else if (msg_type == FIX::MsgType_OrderMassStatusRequest) {
+    MassStatusIn mass;
+    mass.mass_status_req_id = message.getField(tag::MassStatusReqID);
+    mass.mass_status_req_type = static_cast<int>(int_field(message, tag::MassStatusReqType));
+    mass.symbol = optional_field(message, tag::Symbol);
+    mass.side = char_field(message, tag::Side);
+    mass.msg_seq_num = entry.msg_seq_num;
+    request = std::move(mass);
   } else {
     // QuickFIX answers with BusinessMessageReject(j), BusinessRejectReason=3.
     throw FIX::UnsupportedMessageType();

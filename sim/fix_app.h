@@ -1,16 +1,27 @@
 // The simulator's QuickFIX side: the acceptor Application that journals and parses incoming
-// application messages, the sender that turns engine answers into FIX 4.4 messages, and a
+// application messages, the sender that turns engine answers into FIX 4.4 messages and carries
+// out the session faults (disconnect, skipped sequence numbers, duplicated reports), and a
 // QuickFIX log that writes every message (in and out, admin and app) through spdlog with
 // secrets masked. This is the only part of the simulator that sees QuickFIX types.
 //
-// Threads: SimApplication's callbacks and SpdlogLog run on the QuickFIX acceptor thread;
-// FixSender::deliver runs on the engine thread (Session::sendToTarget is thread-safe).
+// Threads: SimApplication's callbacks and SpdlogLog run on the QuickFIX acceptor thread (and
+// toApp also on the engine thread, inside sendToTarget); FixSender::deliver runs on the engine
+// thread (Session::sendToTarget is thread-safe); FixSender::disconnect_now may run on any
+// thread (the engine thread, the control file thread).
 //
 // Invariants: a received application message is journaled (and flushed) before it is handed
 // to the engine; admin messages are never journaled; credentials never reach a log or the
-// journal unmasked.
+// journal unmasked; a duplicated report is the same FIX body as its original (same ExecID,
+// same TransactTime); the FIX socket is only ever closed by QuickFIX's own acceptor thread
+// (a disconnect fault shuts the socket down and lets QuickFIX notice, because QuickFIX's
+// SocketMonitor is not thread-safe).
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include <quickfix/Application.h>
@@ -24,19 +35,52 @@
 
 namespace brokergw::sim {
 
-class FixSender final : public OutgoingSink {
+// Whether the gateway is logged on, as QuickFIX last told SimApplication. Any thread.
+class SessionStatus {
  public:
-  explicit FixSender(FIX::SessionID session) : session_(std::move(session)) {}
-  void deliver(const Outgoing& message) override;
+  void set_logged_on(bool logged_on);
+  bool logged_on();
+  // Waits until the session is not logged on; false on timeout.
+  bool wait_logged_out(std::chrono::milliseconds timeout);
 
  private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool logged_on_ = false;  // guarded by mutex_
+};
+
+class FixSender final : public OutgoingSink {
+ public:
+  // `listen_port` identifies the FIX connections in this process (sockets whose local port
+  // it is and that have a peer).
+  FixSender(FIX::SessionID session, SessionStatus& status, std::uint16_t listen_port)
+      : session_(std::move(session)), status_(status), listen_port_(listen_port) {}
+  void deliver(const Outgoing& message) override;
+
+  // Drops the FIX connection now, without a Logout, and waits (bounded) until QuickFIX has
+  // noticed, so that what is sent next is stored for a resend instead of written to a dead
+  // socket. Any thread.
+  void disconnect_now(const std::string& reason);
+
+ private:
+  void send_report(const ExecReportOut& report);
+  void skip_seq_nums(std::int64_t count);
+  void send(FIX::Message& message);
+
   FIX::SessionID session_;
+  SessionStatus& status_;
+  const std::uint16_t listen_port_;
+  // The last original execution report sent (header filled in by QuickFIX), for its copies.
+  // Engine thread only.
+  std::optional<FIX::Message> last_report_;
+  std::string last_exec_id_;
 };
 
 class SimApplication final : public FIX::Application {
  public:
-  SimApplication(const SimConfig& config, Journal& journal, EngineRunner& runner)
-      : config_(config), journal_(journal), runner_(runner) {}
+  SimApplication(const SimConfig& config, Journal& journal, EngineRunner& runner,
+                 SessionStatus& status)
+      : config_(config), journal_(journal), runner_(runner), status_(status) {}
 
   void onCreate(const FIX::SessionID& session) override;
   void onLogon(const FIX::SessionID& session) override;
@@ -58,6 +102,7 @@ class SimApplication final : public FIX::Application {
   const SimConfig& config_;
   Journal& journal_;
   EngineRunner& runner_;
+  SessionStatus& status_;
 };
 
 // QuickFIX log -> spdlog. One instance per session plus one global (events without a session).

@@ -1,8 +1,9 @@
 // brokersim: a FIX 4.4 broker simulator for brokergw's tests (docs/SIMULATOR.md).
 //
 // Threads: main (start-up, then waits for SIGINT/SIGTERM), the QuickFIX acceptor thread
-// (SimApplication callbacks, logging), and the engine thread (EngineRunner). SIGINT and SIGTERM
-// are blocked in every thread and taken by main with sigwait, so shutdown runs in main only.
+// (SimApplication callbacks, logging), the engine thread (EngineRunner) and, with control_file,
+// the control file thread (ControlFileWatcher). SIGINT and SIGTERM are blocked in every thread
+// and taken by main with sigwait, so shutdown runs in main only.
 //
 // Exit codes: 0 clean shutdown, 1 runtime failure (e.g. port in use), 2 usage or configuration
 // error (including a data dictionary that does not load).
@@ -28,6 +29,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sim/config.h"
+#include "sim/control.h"
 #include "sim/engine.h"
 #include "sim/engine_runner.h"
 #include "sim/fix_app.h"
@@ -195,12 +197,26 @@ int main(int argc, char** argv) {
   options.run_number = run_number;
   options.max_orders = config.max_orders;
   options.poss_resend_duplicate = config.poss_resend_duplicate;
+  options.skip_seq_nums = config.skip_seq_nums;
+  options.skip_seq_after_unmatched = config.skip_seq_all_orders;
   brokergw::sim::Engine engine(std::move(options));
 
   const FIX::SessionID session("FIX.4.4", config.sender_comp_id, config.target_comp_id);
-  brokergw::sim::FixSender sender(session);
+  brokergw::sim::SessionStatus session_status;
+  brokergw::sim::FixSender sender(session, session_status, static_cast<std::uint16_t>(config.port));
   brokergw::sim::EngineRunner runner(engine, sender, config.max_inbound_queue);
-  brokergw::sim::SimApplication application(config, **journal, runner);
+  brokergw::sim::SimApplication application(config, **journal, runner, session_status);
+  std::unique_ptr<brokergw::sim::ControlFileWatcher> control;
+  if (!config.control_file.empty()) {
+    control = std::make_unique<brokergw::sim::ControlFileWatcher>(
+        config.control_file,
+        [&sender](brokergw::sim::ControlCommand command) {
+          if (command == brokergw::sim::ControlCommand::kDisconnect) {
+            sender.disconnect_now("control file");
+          }
+        },
+        [](const std::string& message) { spdlog::warn("control file: {}", message); });
+  }
 
   in_addr listen_address{};
   inet_pton(AF_INET, config.listen_address.c_str(), &listen_address);  // validated by config
@@ -231,9 +247,11 @@ int main(int argc, char** argv) {
                                   "; refusing to listen on all interfaces");
   }
 
-  spdlog::info("run {}: {} -> {}, {} rules, dictionary {}, journal {}", run_number,
+  if (control) control->start();
+  spdlog::info("run {}: {} -> {}, {} rules, dictionary {}, journal {}, control file {}", run_number,
                config.sender_comp_id, config.target_comp_id, config.rules.size(),
-               config.data_dictionary.string(), config.journal_file.string());
+               config.data_dictionary.string(), config.journal_file.string(),
+               config.control_file.empty() ? "none" : config.control_file.string());
   std::printf("brokersim listening on %s:%d\n", config.listen_address.c_str(), config.port);
   std::fflush(stdout);
 
@@ -241,6 +259,7 @@ int main(int argc, char** argv) {
   sigwait(&shutdown_signals, &signal_number);
   spdlog::info("received {}, shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
 
+  if (control) control->stop();
   acceptor->stop();  // logs out the gateway, stops reading; no new requests after this
   runner.stop();     // steps still pending are dropped
   (*journal)->close();
@@ -248,9 +267,11 @@ int main(int argc, char** argv) {
   const auto& c = engine.counters();
   spdlog::info(
       "stopped: orders={} duplicates={} invalid={} acks={} fills={} rejects={} cancels={} "
-      "cancel_rejects={} status_requests={} steps_skipped={}",
+      "cancel_rejects={} status_requests={} status_unanswered={} mass_status_requests={} "
+      "steps_skipped={} report_copies={} disconnects={} forgotten_orders={} seq_skips={}",
       c.new_orders, c.duplicate_cl_ord_ids, c.invalid_orders, c.acks, c.fills, c.rejects, c.cancels,
-      c.cancel_rejects, c.status_requests, c.steps_skipped);
+      c.cancel_rejects, c.status_requests, c.status_unanswered, c.mass_status_requests,
+      c.steps_skipped, c.report_copies, c.disconnects, c.forgotten_orders, c.seq_skips);
   spdlog::shutdown();
   return 0;
 }

@@ -20,13 +20,53 @@ constexpr std::array<std::pair<std::string_view, ActionKind>, 4> kActionNames{{
     {"silent", ActionKind::kSilent},
 }};
 
+constexpr std::array<std::pair<std::string_view, DuplicateReports>, 4> kDuplicateNames{{
+    {"none", DuplicateReports::kNone},
+    {"plain", DuplicateReports::kPlain},
+    {"possdup", DuplicateReports::kPossDup},
+    {"both", DuplicateReports::kBoth},
+}};
+
+constexpr std::array<std::pair<std::string_view, DisconnectMode>, 3> kDisconnectNames{{
+    {"none", DisconnectMode::kNone},
+    {"before_placing", DisconnectMode::kBeforePlacing},
+    {"after_placing", DisconnectMode::kAfterPlacing},
+}};
+
+template <typename Enum, std::size_t N>
+std::string_view name_of(const std::array<std::pair<std::string_view, Enum>, N>& names,
+                         Enum value) {
+  for (const auto& [n, v] : names) {
+    if (v == value) return n;
+  }
+  return "?";
+}
+
+template <typename Enum, std::size_t N>
+std::optional<Enum> value_of(const std::array<std::pair<std::string_view, Enum>, N>& names,
+                             std::string_view name) {
+  for (const auto& [n, v] : names) {
+    if (n == name) return v;
+  }
+  return std::nullopt;
+}
+
 Plan reject_plan(const Action& action, std::string text, int ord_rej_reason) {
   Step step;
   step.kind = StepKind::kReject;
   step.at_ms = action.ack_delay_ms;
   step.text = std::move(text);
   step.ord_rej_reason = ord_rej_reason;
-  return Plan{{std::move(step)}};
+  step.skip_seq_after = action.skip_seq_after;
+  return Plan{{std::move(step)}, {}};
+}
+
+Step ack_step(const Action& action) {
+  Step step;
+  step.kind = StepKind::kAck;
+  step.at_ms = action.ack_delay_ms;
+  step.skip_seq_after = action.skip_seq_after;
+  return step;
 }
 
 constexpr int kOrdRejReasonOther = 99;
@@ -40,18 +80,26 @@ std::optional<char> side_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-std::string_view action_name(ActionKind kind) {
-  for (const auto& [n, k] : kActionNames) {
-    if (k == kind) return n;
-  }
-  return "?";
-}
+std::string_view action_name(ActionKind kind) { return name_of(kActionNames, kind); }
 
 std::optional<ActionKind> action_from_name(std::string_view name) {
-  for (const auto& [n, k] : kActionNames) {
-    if (n == name) return k;
-  }
-  return std::nullopt;
+  return value_of(kActionNames, name);
+}
+
+std::string_view duplicate_reports_name(DuplicateReports mode) {
+  return name_of(kDuplicateNames, mode);
+}
+
+std::optional<DuplicateReports> duplicate_reports_from_name(std::string_view name) {
+  return value_of(kDuplicateNames, name);
+}
+
+std::string_view disconnect_mode_name(DisconnectMode mode) {
+  return name_of(kDisconnectNames, mode);
+}
+
+std::optional<DisconnectMode> disconnect_mode_from_name(std::string_view name) {
+  return value_of(kDisconnectNames, name);
 }
 
 bool matches(const Match& match, const OrderFacts& order) {
@@ -101,7 +149,7 @@ Plan plan_order(const Action& action, const OrderFacts& order) {
     case ActionKind::kReject:
       return reject_plan(action, action.reject_text, action.ord_rej_reason);
     case ActionKind::kAck:
-      plan.steps.push_back(Step{StepKind::kAck, action.ack_delay_ms, {}, {}, {}, 0});
+      plan.steps.push_back(ack_step(action));
       return plan;
     case ActionKind::kFill:
       break;
@@ -110,7 +158,7 @@ Plan plan_order(const Action& action, const OrderFacts& order) {
   const Fixed base_price =
       action.fill_price ? *action.fill_price : order.limit_price.value_or(kDefaultMarketPrice);
   const std::vector<Fixed> parts = split_quantity(order.qty, action.fills);
-  plan.steps.push_back(Step{StepKind::kAck, action.ack_delay_ms, {}, {}, {}, 0});
+  plan.steps.push_back(ack_step(action));
   std::int64_t at_ms = action.ack_delay_ms;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const auto offset = checked_mul(action.price_step, static_cast<std::int64_t>(i));
@@ -124,7 +172,15 @@ Plan plan_order(const Action& action, const OrderFacts& order) {
                          kOrdRejReasonOther);
     }
     at_ms += action.fill_interval_ms;
-    plan.steps.push_back(Step{StepKind::kFill, at_ms, parts[i], *price, {}, 0});
+    plan.steps.push_back(Step{StepKind::kFill, at_ms, parts[i], *price, {}, 0, false});
+  }
+  if (action.out_of_order) {
+    // Reports leave as: last fill, ack, then the remaining fills from last to first. Step 0 is
+    // the ack, steps 1..n the fills in their natural order.
+    const std::size_t n = plan.steps.size() - 1;
+    plan.send_order.push_back(n);
+    plan.send_order.push_back(0);
+    for (std::size_t i = n - 1; i >= 1; --i) plan.send_order.push_back(i);
   }
   return plan;
 }

@@ -4,12 +4,13 @@
 //
 // Rule actions are data. A rule's Action becomes a Plan, a list of Steps with offsets from the
 // order's arrival; the engine (sim/engine.h) runs the steps and never looks at the rule again.
-// New fault modes (disconnect after receive, skipped sequence numbers, resent or duplicated
-// reports, out-of-order reports) are new ActionKinds that plan new StepKinds; nothing else
-// changes shape.
+// Fault modes are per-rule options of the Action, orthogonal to its kind: duplicated reports,
+// out-of-order fills (a Plan's send_order), a disconnect on receipt, skipped sequence numbers
+// after the first answer (a Step's skip_seq_after).
 //
 // Invariants of plan_order(): the fill quantities of a plan sum exactly to the order quantity;
-// every fill price is positive; step offsets never decrease.
+// every fill price is positive; step offsets never decrease; send_order is empty or a
+// permutation of the step indexes.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +53,26 @@ struct Match {
 inline constexpr int kMaxFills = 1000;
 inline constexpr std::int64_t kMaxDelayMs = 3'600'000;
 
+// duplicate_reports: every execution report of the order is sent again right after the
+// original, with the same ExecID and content, as a new FIX message (new MsgSeqNum).
+enum class DuplicateReports {
+  kNone,
+  kPlain,    // one identical copy, no PossDupFlag
+  kPossDup,  // one copy with PossDupFlag(43)=Y and OrigSendingTime(122)
+  kBoth,     // two copies: the plain one, then the PossDup one
+};
+std::string_view duplicate_reports_name(DuplicateReports mode);
+std::optional<DuplicateReports> duplicate_reports_from_name(std::string_view name);
+
+// disconnect: what the simulator does with the NewOrderSingle on which it drops the session.
+enum class DisconnectMode {
+  kNone,
+  kBeforePlacing,  // the order is forgotten, as if it never arrived (its ClOrdID stays free)
+  kAfterPlacing,   // the order is placed and its plan runs while the gateway is away
+};
+std::string_view disconnect_mode_name(DisconnectMode mode);
+std::optional<DisconnectMode> disconnect_mode_from_name(std::string_view name);
+
 struct Action {
   ActionKind kind = ActionKind::kFill;
   int fills = 1;                    // kFill: number of parts, 1..kMaxFills
@@ -61,6 +82,15 @@ struct Action {
   int ord_rej_reason = 0;             // kReject: OrdRejReason(103), 0 = broker option
   std::int64_t ack_delay_ms = 0;      // kFill, kAck, kReject: delay before the first answer
   std::int64_t fill_interval_ms = 0;  // kFill: delay before each fill (after the ack)
+
+  // Fault modes (docs/SIMULATOR.md, "Fault modes").
+  DuplicateReports duplicate_reports = DuplicateReports::kNone;  // any kind
+  bool out_of_order = false;  // kFill: last fill first, the ack after it, then the others
+  DisconnectMode disconnect = DisconnectMode::kNone;  // any kind
+  bool disconnect_every = false;  // disconnect on every matching order, not only the first
+  bool skip_seq_after = false;    // kFill, kAck, kReject: skip sequence numbers after the ack
+                                  // (the reject for kReject)
+  bool answer_status = true;      // false: OrderStatusRequests for the order get no answer
 };
 
 struct Rule {
@@ -103,16 +133,22 @@ enum class StepKind {
 
 struct Step {
   StepKind kind = StepKind::kAck;
-  std::int64_t at_ms = 0;  // offset from the order's arrival
-  Fixed last_qty;          // kFill
-  Fixed last_px;           // kFill
-  std::string text;        // kReject
-  int ord_rej_reason = 0;  // kReject
+  std::int64_t at_ms = 0;       // offset from the order's arrival
+  Fixed last_qty;               // kFill
+  Fixed last_px;                // kFill
+  std::string text;             // kReject
+  int ord_rej_reason = 0;       // kReject
+  bool skip_seq_after = false;  // skip outbound sequence numbers after this step's report
 };
 
 // The steps that carry out an action for one order; empty for kSilent.
 struct Plan {
   std::vector<Step> steps;
+  // Empty: each step's report leaves when the step runs. Otherwise (out_of_order) a
+  // permutation of step indexes: when the first step is due, all steps run at once in step
+  // order (so every report carries the CumQty, AvgPx and OrdStatus of its own position), and
+  // the reports leave in this order, the k-th one at steps[k].at_ms.
+  std::vector<std::size_t> send_order;
 };
 
 // Builds the plan for an order. When the action cannot be carried out for this order (a

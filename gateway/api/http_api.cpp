@@ -294,12 +294,9 @@ struct HttpApi::Impl {
         all_up = all_up && b.logged_on;
       }
       Outbox ob = outbox();
-      body["events"] = {{"last_seq", ob.last},
-                        {"kafka_enabled", ob.enabled},
-                        {"kafka_healthy", ob.healthy},
-                        {"published_through", ob.published},
-                        {"outbox_depth", ob.depth},
-                        {"outbox_exceeded", ob.exceeded}};
+      body["events"] = {{"last_seq", ob.last},         {"kafka_enabled", ob.enabled},
+                        {"kafka_healthy", ob.healthy}, {"published_through", ob.published},
+                        {"outbox_depth", ob.depth},    {"outbox_exceeded", ob.exceeded}};
       all_up = all_up && ob.healthy && !ob.exceeded;
       body["status"] = all_up ? "ok" : "degraded";
       body["instance_id"] = config.instance_id;
@@ -336,20 +333,22 @@ struct HttpApi::Impl {
               m.broker_anomalies);
       Outbox ob = outbox();
       counter("brokergw_events_appended_total", "Events journaled.", m.events_appended);
-      counter("brokergw_events_delivered_total", "Kafka delivery reports (success).",
-              ob.delivered);
+      counter("brokergw_events_delivered_total", "Kafka delivery reports (success).", ob.delivered);
       counter("brokergw_events_delivery_failures_total",
               "Kafka delivery failures (the event is produced again).", ob.failed);
-      out += "# HELP brokergw_events_outbox_depth Events stored and not yet delivered to Kafka.\n"
-             "# TYPE brokergw_events_outbox_depth gauge\nbrokergw_events_outbox_depth " +
-             std::to_string(ob.depth) + "\n";
-      out += "# HELP brokergw_events_outbox_exceeded 1 when the outbox is above "
-             "events.max_outbox.\n# TYPE brokergw_events_outbox_exceeded gauge\n"
-             "brokergw_events_outbox_exceeded " +
-             std::string(ob.exceeded ? "1" : "0") + "\n";
-      out += "# HELP brokergw_kafka_healthy 0 after a fatal producer error.\n"
-             "# TYPE brokergw_kafka_healthy gauge\nbrokergw_kafka_healthy " +
-             std::string(ob.healthy ? "1" : "0") + "\n";
+      out +=
+          "# HELP brokergw_events_outbox_depth Events stored and not yet delivered to Kafka.\n"
+          "# TYPE brokergw_events_outbox_depth gauge\nbrokergw_events_outbox_depth " +
+          std::to_string(ob.depth) + "\n";
+      out +=
+          "# HELP brokergw_events_outbox_exceeded 1 when the outbox is above "
+          "events.max_outbox.\n# TYPE brokergw_events_outbox_exceeded gauge\n"
+          "brokergw_events_outbox_exceeded " +
+          std::string(ob.exceeded ? "1" : "0") + "\n";
+      out +=
+          "# HELP brokergw_kafka_healthy 0 after a fatal producer error.\n"
+          "# TYPE brokergw_kafka_healthy gauge\nbrokergw_kafka_healthy " +
+          std::string(ob.healthy ? "1" : "0") + "\n";
       counter("brokergw_timeouts_total", "Orders that went unknown_at_broker on silence.",
               m.timeouts);
       counter("brokergw_status_queries_total", "Order status requests sent.",
@@ -362,14 +361,16 @@ struct HttpApi::Impl {
               "Orders still unknown after every resolution attempt.", m.operator_alerts);
       const auto brokers = service.broker_status();
       const core::TimestampUs now = service::system_now_us();
-      out += "# HELP brokergw_orders_unknown Orders in unknown_at_broker.\n"
-             "# TYPE brokergw_orders_unknown gauge\n";
+      out +=
+          "# HELP brokergw_orders_unknown Orders in unknown_at_broker.\n"
+          "# TYPE brokergw_orders_unknown gauge\n";
       for (const auto& b : brokers) {
         out += "brokergw_orders_unknown{broker=\"" + b.name + "\"} " +
                std::to_string(b.unknown_orders) + "\n";
       }
-      out += "# HELP brokergw_oldest_unknown_age_seconds Age of the oldest unknown order.\n"
-             "# TYPE brokergw_oldest_unknown_age_seconds gauge\n";
+      out +=
+          "# HELP brokergw_oldest_unknown_age_seconds Age of the oldest unknown order.\n"
+          "# TYPE brokergw_oldest_unknown_age_seconds gauge\n";
       for (const auto& b : brokers) {
         const double age = b.oldest_unknown_us ? (now - b.oldest_unknown_us) / 1e6 : 0.0;
         out += "brokergw_oldest_unknown_age_seconds{broker=\"" + b.name + "\"} " +

@@ -138,9 +138,8 @@ bool is_host_list(std::string_view s) {
     if (colon == std::string_view::npos || colon == 0 || colon + 1 == item.size()) return false;
     if (!is_host(item.substr(0, colon))) return false;
     std::string_view port = item.substr(colon + 1);
-    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) {
-          return c >= '0' && c <= '9';
-        })) {
+    if (port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return false;
     }
     start = end + 1;
@@ -449,10 +448,8 @@ const Section<BrokerConfig>& broker_section() {
            .min = 10,
            .max = 86400000,
            .doc = "Longest interval between two retries.",
-           .apply =
-               [](BrokerConfig& b, const Value& v) {
-                 b.retry_cap_ms = static_cast<std::uint64_t>(v.integer);
-               }},
+           .apply = [](BrokerConfig& b,
+                       const Value& v) { b.retry_cap_ms = static_cast<std::uint64_t>(v.integer); }},
           {.name = "retry_max_attempts",
            .type = KeyType::kInteger,
            .default_int = 4,
@@ -489,8 +486,9 @@ const Section<BrokerConfig>& broker_section() {
            .default_int = 300000,
            .min = 0,
            .max = 86400000,
-           .doc = "An order still unsent this long after it was accepted (the session was "
-                  "down) is not sent blindly: it is resolved by status query first. 0: never stale.",
+           .doc =
+               "An order still unsent this long after it was accepted (the session was "
+               "down) is not sent blindly: it is resolved by status query first. 0: never stale.",
            .apply =
                [](BrokerConfig& b, const Value& v) {
                  b.stale_order_age_ms = static_cast<std::uint64_t>(v.integer);

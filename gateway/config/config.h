@@ -28,17 +28,17 @@ struct BrokerConfig {
   std::string data_dictionary;  // absolute path of the broker's FIX dialect
   std::uint32_t heartbeat_interval_s = 30;
   std::uint32_t reconnect_interval_s = 5;
-  std::uint32_t queue_capacity = 10000;  // orders waiting to be sent to this broker
-  std::uint32_t ack_timeout_ms = 30000;              // unanswered longer: unknown_at_broker
+  std::uint32_t queue_capacity = 10000;             // orders waiting to be sent to this broker
+  std::uint32_t ack_timeout_ms = 30000;             // unanswered longer: unknown_at_broker
   std::string unknown_resolution = "status_query";  // or "resend"
-  std::uint64_t retry_base_ms = 60000;               // attempt n waits base * 2^(n-1)
+  std::uint64_t retry_base_ms = 60000;              // attempt n waits base * 2^(n-1)
   std::uint64_t retry_cap_ms = 480000;
   std::uint32_t retry_max_attempts = 4;
   std::uint32_t retry_jitter_pct = 10;
-  std::uint32_t max_messages_per_s = 0;      // 0: unlimited
+  std::uint32_t max_messages_per_s = 0;       // 0: unlimited
   std::uint64_t stale_order_age_ms = 300000;  // 0: never stale
   bool query_on_reconnect = true;
-  std::string username;                  // optional Logon Username (553)
+  std::string username;       // optional Logon Username (553)
   std::string password_file;  // optional file holding the Logon Password (554); never logged
 };
 

@@ -24,9 +24,7 @@ struct TypeOf {
     return "order.replace_requested";
   }
   std::string operator()(const core::EvReplaced&) const { return "order.replaced"; }
-  std::string operator()(const core::EvReplaceRejected&) const {
-    return "order.replace_rejected";
-  }
+  std::string operator()(const core::EvReplaceRejected&) const { return "order.replace_rejected"; }
   std::string operator()(const core::EvExpired&) const { return "order.expired"; }
   std::string operator()(const core::EvTimeout&) const { return "order.unknown"; }
   std::string operator()(const core::EvStatus&) const { return "order.status"; }

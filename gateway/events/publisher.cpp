@@ -162,7 +162,8 @@ void OutboxPublisher::run() {
     }
     if (!produced_any && !more) {
       std::unique_lock lock(wake_mu_);
-      wake_cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return woken_ || stopping_.load(); });
+      wake_cv_.wait_for(lock, std::chrono::milliseconds(20),
+                        [&] { return woken_ || stopping_.load(); });
       woken_ = false;
     }
   }

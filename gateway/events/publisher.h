@@ -30,10 +30,10 @@ struct PublisherOptions {
 };
 
 struct PublisherStats {
-  std::uint64_t delivered = 0;       // delivery reports received (successful)
-  std::uint64_t failed = 0;          // delivery reports with an error (re-produced)
-  std::uint64_t produced = 0;        // produce calls accepted (including re-sends)
-  std::uint64_t acked_through = 0;   // every event <= this is delivered
+  std::uint64_t delivered = 0;      // delivery reports received (successful)
+  std::uint64_t failed = 0;         // delivery reports with an error (re-produced)
+  std::uint64_t produced = 0;       // produce calls accepted (including re-sends)
+  std::uint64_t acked_through = 0;  // every event <= this is delivered
   std::uint64_t persisted_cursor = 0;
   bool sink_healthy = true;
 };

@@ -66,8 +66,7 @@ class OrderService::Lane {
     std::string client_order_id;
   };
 
-  Lane(std::unique_ptr<adapters::BrokerAdapter> adapter, BrokerPolicy policy,
-       OrderService& service)
+  Lane(std::unique_ptr<adapters::BrokerAdapter> adapter, BrokerPolicy policy, OrderService& service)
       : adapter_(std::move(adapter)), policy_(policy), service_(service) {}
 
   ~Lane() { stop(); }
@@ -134,9 +133,8 @@ class OrderService::Lane {
         std::unique_lock lock(mu_);
         // Wait for work and a logged-on session; re-check periodically because logon is
         // signalled from another thread without this lock.
-        cv_.wait_for(lock, std::chrono::milliseconds(200), [&] {
-          return stopping_ || (!items_.empty() && adapter_->logged_on());
-        });
+        cv_.wait_for(lock, std::chrono::milliseconds(200),
+                     [&] { return stopping_ || (!items_.empty() && adapter_->logged_on()); });
         if (stopping_) return;
         if (items_.empty() || !adapter_->logged_on()) continue;
         while (!items_.empty() && batch.size() < kBatch) {
@@ -178,7 +176,8 @@ class OrderService::Lane {
     auto commit = [&](const core::OrderEvent& ev) -> tl::expected<core::Order, store::StoreError> {
       auto applied = core::apply(order, ev, now);
       if (!applied) {
-        return tl::unexpected(store::StoreError{store::StoreErrc::kAborted, applied.error().detail});
+        return tl::unexpected(
+            store::StoreError{store::StoreErrc::kAborted, applied.error().detail});
       }
       auto version = txn.update_order(applied->order, current->version);
       if (!version) return tl::unexpected(version.error());
@@ -243,10 +242,9 @@ class OrderService::Lane {
     auto marked = commit(core::EvSendAttempt{});
     if (!marked) return tl::unexpected(marked.error());
     // The answer is due within ack_timeout_ms; the scheduler turns silence into unknown.
-    if (auto s = txn.schedule_retry({order.request.client_order_id,
-                                     now + static_cast<core::TimestampUs>(policy_.ack_timeout_ms) *
-                                               1000,
-                                     0, "timeout"});
+    if (auto s = txn.schedule_retry(
+            {order.request.client_order_id,
+             now + static_cast<core::TimestampUs>(policy_.ack_timeout_ms) * 1000, 0, "timeout"});
         !s) {
       return s;
     }
@@ -737,148 +735,149 @@ struct ReportOutcome {
 
 void OrderService::on_report(BrokerReport report) {
   const core::TimestampUs now = clock_();
-  auto result = store_.write_and_wait<ReportOutcome>(
-      [&](WriteTxn& txn, std::optional<ReportOutcome>& res) -> store::Status {
-        ReportOutcome o;
-        if (!report.exec_id.empty()) {
-          auto seen = txn.exec_seen(report.broker, report.exec_id);
-          if (!seen) return tl::unexpected(seen.error());
-          if (*seen) {
-            o.fate = ReportFate::kDuplicate;
-            res = std::move(o);
-            return {};
-          }
-          if (auto s = txn.mark_exec_seen(report.broker, report.exec_id, now); !s) return s;
+  auto result = store_.write_and_wait<ReportOutcome>([&](WriteTxn& txn,
+                                                         std::optional<ReportOutcome>& res)
+                                                         -> store::Status {
+    ReportOutcome o;
+    if (!report.exec_id.empty()) {
+      auto seen = txn.exec_seen(report.broker, report.exec_id);
+      if (!seen) return tl::unexpected(seen.error());
+      if (*seen) {
+        o.fate = ReportFate::kDuplicate;
+        res = std::move(o);
+        return {};
+      }
+      if (auto s = txn.mark_exec_seen(report.broker, report.exec_id, now); !s) return s;
+    }
+    // Every report that is not a duplicate becomes exactly one event, in this transaction.
+    auto journal = [&](const std::optional<core::Order>& before,
+                       const std::optional<core::Order>& after,
+                       const std::optional<core::Refusal>& refusal,
+                       const std::string& anomaly) -> store::Status {
+      auto seq =
+          txn.append_event(events::event_for_report(report, before, after, refusal, anomaly, now));
+      if (!seq) return tl::unexpected(seq.error());
+      o.event_seq = *seq;
+      res = o;
+      return {};
+    };
+    // Find the order: by our ClOrdID, else through the cancel request id.
+    auto current = txn.get_order(report.client_order_id);
+    if (!current && current.error().code == StoreErrc::kNotFound) {
+      for (const std::string& maybe_cancel : {report.cancel_id, report.client_order_id}) {
+        if (maybe_cancel.empty()) continue;
+        if (auto c = txn.get_cancel(maybe_cancel); c) {
+          current = txn.get_order(c->client_order_id);
+          break;
         }
-        // Every report that is not a duplicate becomes exactly one event, in this transaction.
-        auto journal = [&](const std::optional<core::Order>& before,
-                           const std::optional<core::Order>& after,
-                           const std::optional<core::Refusal>& refusal,
-                           const std::string& anomaly) -> store::Status {
-          auto seq = txn.append_event(
-              events::event_for_report(report, before, after, refusal, anomaly, now));
-          if (!seq) return tl::unexpected(seq.error());
-          o.event_seq = *seq;
-          res = o;
-          return {};
-        };
-        // Find the order: by our ClOrdID, else through the cancel request id.
-        auto current = txn.get_order(report.client_order_id);
-        if (!current && current.error().code == StoreErrc::kNotFound) {
-          for (const std::string& maybe_cancel : {report.cancel_id, report.client_order_id}) {
-            if (maybe_cancel.empty()) continue;
-            if (auto c = txn.get_cancel(maybe_cancel); c) {
-              current = txn.get_order(c->client_order_id);
-              break;
-            }
-          }
-        }
-        if (!current) {
-          if (current.error().code != StoreErrc::kNotFound) return tl::unexpected(current.error());
-          o.fate = ReportFate::kUnknownOrder;
-          o.client_order_id = report.client_order_id;
-          return journal(std::nullopt, std::nullopt, std::nullopt, "");
-        }
-        o.client_order_id = current->order.request.client_order_id;
-        if (current->order.request.broker != report.broker) {
-          o.fate = ReportFate::kUnknownOrder;
-          o.note = "order belongs to broker " + current->order.request.broker;
-          return journal(std::nullopt, std::nullopt, std::nullopt, "");
-        }
-        const core::Order& order = current->order;
-        // The broker says it does not have the order: it never arrived. Not a reject.
-        if (report.not_at_broker) {
-          if (order.state != core::OrderState::kUnknownAtBroker) {
-            o.fate = ReportFate::kApplied;
-            o.state = order.state;
-            o.note = "status query answered 'unknown order' for a " +
-                     std::string(core::to_string(order.state)) + " order; ignored";
-            return journal(order, order, std::nullopt, "not_at_broker_ignored");
-          }
-          if (order.send_attempts == 0 ||
-              order.state_before_pending == core::OrderState::kPendingCancel) {
-            // Never sent (stale) or the cancel was lost with the order: nothing to resend.
-            auto rejected = core::apply(
-                order,
-                core::EvReject{order.send_attempts == 0
-                                   ? "stale: never sent, and the broker does not have it"
-                                   : "the broker does not know the order"},
-                now);
-            if (!rejected) {
-              return tl::unexpected(store::StoreError{StoreErrc::kAborted, rejected.error().detail});
-            }
-            auto v = txn.update_order(rejected->order, current->version);
-            if (!v) return tl::unexpected(v.error());
-            if (auto s = txn.cancel_retry(order.request.client_order_id); !s) return s;
-            o.fate = ReportFate::kApplied;
-            o.state = rejected->order.state;
-            o.order = rejected->order;
-            return journal(order, rejected->order, std::nullopt, "");
-          }
-          // It was sent but never arrived: send the same ClOrdID again, now.
-          auto retry = txn.get_retry(order.request.client_order_id);
-          if (!retry) return tl::unexpected(retry.error());
-          const std::uint32_t attempt = *retry ? (*retry)->attempt : 1;
-          if (auto s = txn.schedule_retry({order.request.client_order_id, now, attempt, "resend"});
-              !s) {
-            return s;
-          }
-          o.fate = ReportFate::kApplied;
-          o.state = order.state;
-          o.note = "the broker does not have it: resending the same ClOrdID";
-          o.wake_scheduler = true;
-          return journal(order, order, std::nullopt, "");
-        }
-        // A duplicate-ClOrdID reject of a resend means the broker has the order: ask, don't
-        // reject.
-        if (report.duplicate_order && (order.state == core::OrderState::kUnknownAtBroker ||
-                                       order.state == core::OrderState::kPendingNew)) {
-          if (auto s = txn.schedule_retry({order.request.client_order_id, now, 1, "status_query"});
-              !s) {
-            return s;
-          }
-          o.fate = ReportFate::kApplied;
-          o.state = order.state;
-          o.note = "the broker already has this ClOrdID: asking for its status";
-          o.wake_scheduler = true;
-          return journal(order, order, std::nullopt, "duplicate_clordid");
-        }
-        auto applied = core::apply(current->order, report.event, now);
-        if (!applied) {
-          o.fate = ReportFate::kRefused;
-          o.state = current->order.state;
-          o.note = std::string(core::to_string(applied.error().reason)) + ": " +
-                   applied.error().detail;
-          return journal(current->order, std::nullopt, applied.error(), "");
-        }
-        auto version = txn.update_order(applied->order, current->version);
-        if (!version) return tl::unexpected(version.error());
-        const std::string& boid = applied->order.broker_order_id;
-        if (!boid.empty() && boid != current->order.broker_order_id) {
-          if (auto s = txn.put_broker_order_id(report.broker, boid, o.client_order_id); !s) {
-            return s;
-          }
-        }
-        // An answer ends the wait: drop the order's timeout or retry.
-        if (!awaits_broker(applied->order.state) ||
-            (order.state == core::OrderState::kUnknownAtBroker &&
-             applied->order.state != core::OrderState::kUnknownAtBroker)) {
-          if (auto s = txn.cancel_retry(o.client_order_id); !s) return s;
-          o.resolved = order.state == core::OrderState::kUnknownAtBroker;
-        }
+      }
+    }
+    if (!current) {
+      if (current.error().code != StoreErrc::kNotFound) return tl::unexpected(current.error());
+      o.fate = ReportFate::kUnknownOrder;
+      o.client_order_id = report.client_order_id;
+      return journal(std::nullopt, std::nullopt, std::nullopt, "");
+    }
+    o.client_order_id = current->order.request.client_order_id;
+    if (current->order.request.broker != report.broker) {
+      o.fate = ReportFate::kUnknownOrder;
+      o.note = "order belongs to broker " + current->order.request.broker;
+      return journal(std::nullopt, std::nullopt, std::nullopt, "");
+    }
+    const core::Order& order = current->order;
+    // The broker says it does not have the order: it never arrived. Not a reject.
+    if (report.not_at_broker) {
+      if (order.state != core::OrderState::kUnknownAtBroker) {
         o.fate = ReportFate::kApplied;
-        o.state = applied->order.state;
-        o.note = applied->anomaly;
-        o.order = applied->order;
-        return journal(current->order, applied->order, std::nullopt, applied->anomaly);
-      });
+        o.state = order.state;
+        o.note = "status query answered 'unknown order' for a " +
+                 std::string(core::to_string(order.state)) + " order; ignored";
+        return journal(order, order, std::nullopt, "not_at_broker_ignored");
+      }
+      if (order.send_attempts == 0 ||
+          order.state_before_pending == core::OrderState::kPendingCancel) {
+        // Never sent (stale) or the cancel was lost with the order: nothing to resend.
+        auto rejected =
+            core::apply(order,
+                        core::EvReject{order.send_attempts == 0
+                                           ? "stale: never sent, and the broker does not have it"
+                                           : "the broker does not know the order"},
+                        now);
+        if (!rejected) {
+          return tl::unexpected(store::StoreError{StoreErrc::kAborted, rejected.error().detail});
+        }
+        auto v = txn.update_order(rejected->order, current->version);
+        if (!v) return tl::unexpected(v.error());
+        if (auto s = txn.cancel_retry(order.request.client_order_id); !s) return s;
+        o.fate = ReportFate::kApplied;
+        o.state = rejected->order.state;
+        o.order = rejected->order;
+        return journal(order, rejected->order, std::nullopt, "");
+      }
+      // It was sent but never arrived: send the same ClOrdID again, now.
+      auto retry = txn.get_retry(order.request.client_order_id);
+      if (!retry) return tl::unexpected(retry.error());
+      const std::uint32_t attempt = *retry ? (*retry)->attempt : 1;
+      if (auto s = txn.schedule_retry({order.request.client_order_id, now, attempt, "resend"});
+          !s) {
+        return s;
+      }
+      o.fate = ReportFate::kApplied;
+      o.state = order.state;
+      o.note = "the broker does not have it: resending the same ClOrdID";
+      o.wake_scheduler = true;
+      return journal(order, order, std::nullopt, "");
+    }
+    // A duplicate-ClOrdID reject of a resend means the broker has the order: ask, don't
+    // reject.
+    if (report.duplicate_order && (order.state == core::OrderState::kUnknownAtBroker ||
+                                   order.state == core::OrderState::kPendingNew)) {
+      if (auto s = txn.schedule_retry({order.request.client_order_id, now, 1, "status_query"});
+          !s) {
+        return s;
+      }
+      o.fate = ReportFate::kApplied;
+      o.state = order.state;
+      o.note = "the broker already has this ClOrdID: asking for its status";
+      o.wake_scheduler = true;
+      return journal(order, order, std::nullopt, "duplicate_clordid");
+    }
+    auto applied = core::apply(current->order, report.event, now);
+    if (!applied) {
+      o.fate = ReportFate::kRefused;
+      o.state = current->order.state;
+      o.note = std::string(core::to_string(applied.error().reason)) + ": " + applied.error().detail;
+      return journal(current->order, std::nullopt, applied.error(), "");
+    }
+    auto version = txn.update_order(applied->order, current->version);
+    if (!version) return tl::unexpected(version.error());
+    const std::string& boid = applied->order.broker_order_id;
+    if (!boid.empty() && boid != current->order.broker_order_id) {
+      if (auto s = txn.put_broker_order_id(report.broker, boid, o.client_order_id); !s) {
+        return s;
+      }
+    }
+    // An answer ends the wait: drop the order's timeout or retry.
+    if (!awaits_broker(applied->order.state) ||
+        (order.state == core::OrderState::kUnknownAtBroker &&
+         applied->order.state != core::OrderState::kUnknownAtBroker)) {
+      if (auto s = txn.cancel_retry(o.client_order_id); !s) return s;
+      o.resolved = order.state == core::OrderState::kUnknownAtBroker;
+    }
+    o.fate = ReportFate::kApplied;
+    o.state = applied->order.state;
+    o.note = applied->anomaly;
+    o.order = applied->order;
+    return journal(current->order, applied->order, std::nullopt, applied->anomaly);
+  });
   if (!result) {
     // The transport advances its sequence number when we return; crashing here instead
     // makes the broker resend the report after restart, so nothing is lost.
-    spdlog::critical("broker {}: cannot store report for {} ({}): {} {}; stopping so the "
-                     "broker resends it after restart",
-                     report.broker, report.client_order_id, report.summary,
-                     store::to_string(result.error().code), result.error().detail);
+    spdlog::critical(
+        "broker {}: cannot store report for {} ({}): {} {}; stopping so the "
+        "broker resends it after restart",
+        report.broker, report.client_order_id, report.summary,
+        store::to_string(result.error().code), result.error().detail);
     std::abort();
   }
   if (result->event_seq) {
@@ -1008,8 +1007,8 @@ void OrderService::process_due(const store::RetryEntry& entry) {
     action = e.action == "resend" ? Lane::Kind::kResend : Lane::Kind::kStatusQuery;
     const std::uint64_t delay_ms = core::retry_delay_ms(policy.backoff, e.attempt, draw);
     return txn.schedule_retry({e.client_order_id,
-                               now + static_cast<core::TimestampUs>(delay_ms) * 1000,
-                               e.attempt + 1, resolve_action});
+                               now + static_cast<core::TimestampUs>(delay_ms) * 1000, e.attempt + 1,
+                               resolve_action});
   });
   if (!st) {
     spdlog::error("scheduler: retry of {} failed: {} {}", entry.client_order_id,
@@ -1023,21 +1022,21 @@ void OrderService::process_due(const store::RetryEntry& entry) {
   if (changed) {
     metrics_.timeouts++;
     track_unknown(*changed, now);
-    spdlog::warn("order {}: no answer from broker {}: unknown_at_broker",
-                 entry.client_order_id, changed->request.broker);
+    spdlog::warn("order {}: no answer from broker {}: unknown_at_broker", entry.client_order_id,
+                 changed->request.broker);
   }
   if (alert) {
     metrics_.operator_alerts++;
-    spdlog::error("order {}: still unknown after every resolution attempt; operator attention "
-                  "required",
-                  entry.client_order_id);
+    spdlog::error(
+        "order {}: still unknown after every resolution attempt; operator attention "
+        "required",
+        entry.client_order_id);
   }
   if (action) {
     auto order = get(entry.client_order_id);
     if (order) {
       if (Lane* lane = lane_for(order->order.request.broker)) {
-        spdlog::info("order {}: resolution attempt {} by {}", entry.client_order_id,
-                     entry.attempt,
+        spdlog::info("order {}: resolution attempt {} by {}", entry.client_order_id, entry.attempt,
                      *action == Lane::Kind::kResend ? "resend (PossResend=Y)" : "status query");
         lane->push({*action, entry.client_order_id});
       }

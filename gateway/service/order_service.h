@@ -13,19 +13,19 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
 #include "adapters/adapter.h"
-#include "gateway/events/notifier.h"
 #include "gateway/core/backoff.h"
 #include "gateway/core/order_machine.h"
+#include "gateway/events/notifier.h"
 #include "store/store.h"
 
 namespace brokergw::service {
@@ -57,7 +57,7 @@ struct BrokerStatus {
   bool logged_on = false;
   std::size_t queued = 0;
   std::size_t capacity = 0;
-  std::size_t unknown_orders = 0;        // orders in unknown_at_broker
+  std::size_t unknown_orders = 0;           // orders in unknown_at_broker
   core::TimestampUs oldest_unknown_us = 0;  // since when the oldest one is unknown (0: none)
 };
 
@@ -87,11 +87,11 @@ struct ServiceMetrics {
   std::atomic<std::uint64_t> reports_unknown_order{0};
   std::atomic<std::uint64_t> broker_anomalies{0};
   std::atomic<std::uint64_t> events_appended{0};
-  std::atomic<std::uint64_t> timeouts{0};             // orders that went unknown_at_broker
+  std::atomic<std::uint64_t> timeouts{0};  // orders that went unknown_at_broker
   std::atomic<std::uint64_t> status_queries_sent{0};
   std::atomic<std::uint64_t> resends_sent{0};
   std::atomic<std::uint64_t> unknown_resolved{0};
-  std::atomic<std::uint64_t> operator_alerts{0};      // retries exhausted, still unknown
+  std::atomic<std::uint64_t> operator_alerts{0};  // retries exhausted, still unknown
 };
 
 class OrderService final : public adapters::AdapterListener {

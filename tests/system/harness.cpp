@@ -134,33 +134,47 @@ HttpResult to_result(const httplib::Result& r) {
 
 }  // namespace
 
-Stack::Stack(SimOptions sim, GatewayOptions gw)
-    : sim_opts_(std::move(sim)), gw_opts_(std::move(gw)) {
-  fix_port_ = free_port();
+Stack::Stack(SimOptions sim, GatewayOptions gw) : Stack(std::vector<SimOptions>{sim}, gw) {}
+
+Stack::Stack(std::vector<SimOptions> sims, GatewayOptions gw) : gw_opts_(std::move(gw)) {
+  for (auto& o : sims) sims_.push_back(Sim{std::move(o), free_port(), nullptr});
   api_port_ = free_port();
 }
 
 Stack::~Stack() {
   if (gateway_) gateway_->kill9();
-  if (sim_) sim_->kill9();
+  for (auto& sim : sims_) {
+    if (sim.process) {
+      sim.process->signal(SIGCONT);  // a test may have frozen it
+      sim.process->kill9();
+    }
+  }
 }
 
 void Stack::start_sim() {
+  for (std::size_t i = 0; i < sims_.size(); ++i) start_sim(i);
+}
+
+void Stack::start_sim(std::size_t i) {
+  Sim& sim = sims_[i];
   std::ostringstream toml;
   toml << "listen_address = \"127.0.0.1\"\n"
-       << "port = " << fix_port_ << "\n"
-       << "sender_comp_id = \"SIMBROKER\"\n"
+       << "port = " << sim.fix_port << "\n"
+       << "sender_comp_id = \"SIMBROKER" << i << "\"\n"
        << "target_comp_id = \"BROKERGW\"\n"
        << "data_dictionary = \"" << source_dir() << "/fixspec/FIX44.brokergw.xml\"\n"
-       << "state_dir = \"" << dir_.file("sim-state") << "\"\n"
-       << "journal_file = \"" << dir_.file("sim-journal.jsonl") << "\"\n";
-  for (const auto& rule : sim_opts_.rules) toml << "\n[[rules]]\n" << rule << "\n";
-  write_file(dir_.file("sim.toml"), toml.str());
-  sim_ = std::make_unique<Process>(
-      std::vector<std::string>{BROKERSIM_BIN, "--config", dir_.file("sim.toml")},
-      dir_.file("sim.log"));
-  if (!wait_until([&] { return sim_log().find("listening") != std::string::npos; }, 15s)) {
-    throw std::runtime_error("brokersim did not start:\n" + sim_log());
+       << "state_dir = \"" << sim_file(i, "state") << "\"\n"
+       << "journal_file = \"" << sim_file(i, "journal.jsonl") << "\"\n";
+  for (const auto& line : sim.options.globals) toml << line << "\n";
+  for (const auto& rule : sim.options.rules) toml << "\n[[rules]]\n" << rule << "\n";
+  write_file(sim_file(i, "sim.toml"), toml.str());
+  const std::string log = sim_file(i, "sim.log");
+  const std::size_t before = read_file(log).size();
+  sim.process = std::make_unique<Process>(
+      std::vector<std::string>{BROKERSIM_BIN, "--config", sim_file(i, "sim.toml")}, log);
+  if (!wait_until([&] { return read_file(log).find("listening", before) != std::string::npos; },
+                  15s)) {
+    throw std::runtime_error("brokersim did not start:\n" + read_file(log));
   }
 }
 
@@ -168,13 +182,17 @@ void Stack::start_gateway() {
   std::ostringstream toml;
   toml << "[gateway]\ninstance_id = \"gw-test\"\nstate_dir = \"" << dir_.file("gw-state")
        << "\"\nlog_level = \"info\"\n\n"
-       << "[api]\nlisten_address = \"127.0.0.1\"\nlisten_port = " << api_port_ << "\n\n"
-       << "[brokers.sim]\ntype = \"fix\"\nhost = \"127.0.0.1\"\nport = " << fix_port_
-       << "\nsender_comp_id = \"BROKERGW\"\ntarget_comp_id = \"SIMBROKER\"\n"
-       << "data_dictionary = \"" << source_dir() << "/fixspec/FIX44.brokergw.xml\"\n"
-       << "heartbeat_interval_s = 5\nreconnect_interval_s = 1\n"
-       << "queue_capacity = " << gw_opts_.queue_capacity << "\n"
-       << gw_opts_.extra_gateway_toml;
+       << "[api]\nlisten_address = \"127.0.0.1\"\nlisten_port = " << api_port_ << "\n\n";
+  for (std::size_t i = 0; i < sims_.size(); ++i) {
+    toml << "[brokers." << broker_name(i)
+         << "]\ntype = \"fix\"\nhost = \"127.0.0.1\"\nport = " << sims_[i].fix_port
+         << "\nsender_comp_id = \"BROKERGW\"\ntarget_comp_id = \"SIMBROKER" << i << "\"\n"
+         << "data_dictionary = \"" << source_dir() << "/fixspec/FIX44.brokergw.xml\"\n"
+         << "heartbeat_interval_s = 5\nreconnect_interval_s = 1\n"
+         << "queue_capacity = " << gw_opts_.queue_capacity << "\n"
+         << gw_opts_.broker_toml << "\n\n";
+  }
+  toml << gw_opts_.extra_gateway_toml;
   write_file(dir_.file("gw.toml"), toml.str());
   ++gateway_starts_;
   gateway_ = std::make_unique<Process>(
@@ -200,8 +218,10 @@ void Stack::stop_gateway() {
 void Stack::kill_gateway() { gateway_->kill9(); }
 
 void Stack::stop_sim() {
-  sim_->signal(SIGTERM);
-  sim_->wait(10s);
+  for (auto& sim : sims_) {
+    sim.process->signal(SIGTERM);
+    sim.process->wait(10s);
+  }
 }
 
 HttpResult Stack::post(const std::string& path, const nlohmann::json& body) {
@@ -239,19 +259,27 @@ bool Stack::wait_for_state(const std::string& id, const std::string& state,
       timeout, 20ms);
 }
 
-std::map<std::string, int> Stack::sim_new_orders() const {
-  std::map<std::string, int> counts;
-  std::istringstream in(sim_journal());
+std::vector<nlohmann::json> Stack::sim_messages(const std::string& msg_type, std::size_t i) const {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(sim_journal(i));
   std::string line;
   while (std::getline(in, line)) {
     auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("msg_type", "") == "D") counts[j.value("cl_ord_id", "")]++;
+    if (j.is_object() && j.value("msg_type", "") == msg_type) out.push_back(std::move(j));
   }
+  return out;
+}
+
+std::map<std::string, int> Stack::sim_new_orders(std::size_t i) const {
+  std::map<std::string, int> counts;
+  for (const auto& j : sim_messages("D", i)) counts[j.value("cl_ord_id", "")]++;
   return counts;
 }
 
-std::string Stack::sim_journal() const { return read_file(dir_.file("sim-journal.jsonl")); }
+std::string Stack::sim_journal(std::size_t i) const {
+  return read_file(sim_file(i, "journal.jsonl"));
+}
 std::string Stack::gateway_log() const { return read_file(dir_.file("gw.log")); }
-std::string Stack::sim_log() const { return read_file(dir_.file("sim.log")); }
+std::string Stack::sim_log(std::size_t i) const { return read_file(sim_file(i, "sim.log")); }
 
 }  // namespace brokergw::systest

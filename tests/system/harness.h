@@ -70,21 +70,33 @@ struct HttpResult {
 // action = "fill"
 // fills = 3)".
 struct SimOptions {
+  SimOptions() = default;
+  SimOptions(std::vector<std::string> rules_, std::vector<std::string> globals_ = {})
+      : rules(std::move(rules_)), globals(std::move(globals_)) {}
   std::vector<std::string> rules;
+  std::vector<std::string> globals;  // top-level TOML lines, e.g. "control_file = \"...\""
 };
 
 struct GatewayOptions {
   std::size_t queue_capacity = 10000;
   std::string extra_gateway_toml;  // appended to the config file
+  std::string broker_toml;         // appended to every [brokers.<name>] table
 };
 
-// One simulator and one gateway wired together.
+// Simulators and one gateway wired together: broker "sim" is simulator 0, "sim1" is
+// simulator 1, and so on.
 class Stack {
  public:
   explicit Stack(SimOptions sim = {}, GatewayOptions gw = {});
+  Stack(std::vector<SimOptions> sims, GatewayOptions gw);
   ~Stack();
 
-  void start_sim();
+  static std::string broker_name(std::size_t i) {
+    return i == 0 ? "sim" : "sim" + std::to_string(i);
+  }
+  void start_sim();  // starts every simulator
+  void start_sim(std::size_t i);
+  Process& sim_process(std::size_t i = 0) { return *sims_[i].process; }
   void start_gateway();  // waits until the API answers and the session is logged on
   void stop_gateway();   // SIGTERM, expects a clean exit
   void kill_gateway();   // SIGKILL
@@ -102,21 +114,29 @@ class Stack {
                       std::chrono::milliseconds timeout = 15s);
 
   // NewOrderSingles the simulator received, by ClOrdID (from its journal).
-  std::map<std::string, int> sim_new_orders() const;
-  std::string sim_journal() const;
+  std::map<std::string, int> sim_new_orders(std::size_t i = 0) const;
+  // Journal entries of one message type, e.g. "H" (status requests), as parsed JSON.
+  std::vector<nlohmann::json> sim_messages(const std::string& msg_type, std::size_t i = 0) const;
+  std::string sim_journal(std::size_t i = 0) const;
 
   const TempDir& dir() const { return dir_; }
   int api_port() const { return api_port_; }
   std::string gateway_log() const;
-  std::string sim_log() const;
+  std::string sim_log(std::size_t i = 0) const;
 
  private:
+  struct Sim {
+    SimOptions options;
+    int fix_port = 0;
+    std::unique_ptr<Process> process;
+  };
+  std::string sim_file(std::size_t i, const std::string& name) const {
+    return dir_.file("sim" + std::to_string(i) + "-" + name);
+  }
   TempDir dir_;
-  SimOptions sim_opts_;
+  std::vector<Sim> sims_;
   GatewayOptions gw_opts_;
-  int fix_port_ = 0;
   int api_port_ = 0;
-  std::unique_ptr<Process> sim_;
   std::unique_ptr<Process> gateway_;
   int gateway_starts_ = 0;
 };

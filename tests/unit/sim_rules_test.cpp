@@ -1,15 +1,17 @@
 // Unit tests for the simulator's pure part: decimals, rule matching, fill splitting, price steps,
-// the engine's order book, and the config and journal formats. No sockets, no QuickFIX, no
-// clock: time is passed to the engine explicitly.
+// the engine's order book and its fault modes, and the config, control-channel and journal
+// formats. No sockets, no QuickFIX, no clock: time is passed to the engine explicitly.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "sim/config.h"
+#include "sim/control.h"
 #include "sim/decimal.h"
 #include "sim/engine.h"
 #include "sim/journal.h"
@@ -250,6 +252,67 @@ TEST(SimRules, RejectAckAndSilentPlans) {
   Action silent;
   silent.kind = ActionKind::kSilent;
   EXPECT_TRUE(plan_order(silent, facts("AAPL", "1")).steps.empty());
+}
+
+TEST(SimRules, FaultModeNamesRoundTrip) {
+  for (DuplicateReports d : {DuplicateReports::kNone, DuplicateReports::kPlain,
+                             DuplicateReports::kPossDup, DuplicateReports::kBoth}) {
+    EXPECT_EQ(duplicate_reports_from_name(duplicate_reports_name(d)), d);
+  }
+  EXPECT_EQ(duplicate_reports_from_name("possdup"), DuplicateReports::kPossDup);
+  EXPECT_FALSE(duplicate_reports_from_name("PossDup"));
+  for (DisconnectMode m :
+       {DisconnectMode::kNone, DisconnectMode::kBeforePlacing, DisconnectMode::kAfterPlacing}) {
+    EXPECT_EQ(disconnect_mode_from_name(disconnect_mode_name(m)), m);
+  }
+  EXPECT_FALSE(disconnect_mode_from_name("after"));
+}
+
+TEST(SimRules, PlansAreSentInStepOrderUnlessOutOfOrder) {
+  Action action;
+  action.fills = 3;
+  EXPECT_TRUE(plan_order(action, facts("AAPL", "30")).send_order.empty());
+}
+
+TEST(SimRules, OutOfOrderSendsTheLastFillFirstThenTheAckThenTheRestBackwards) {
+  Action action;
+  action.fills = 3;
+  action.out_of_order = true;
+  action.ack_delay_ms = 10;
+  action.fill_interval_ms = 5;
+  const Plan plan = plan_order(action, facts("AAPL", "30"));
+  ASSERT_EQ(plan.steps.size(), 4u);  // the steps themselves keep their natural order
+  EXPECT_EQ(plan.steps[0].kind, StepKind::kAck);
+  EXPECT_EQ(plan.send_order, (std::vector<std::size_t>{3, 0, 2, 1}));
+  std::vector<std::int64_t> times;
+  for (const Step& step : plan.steps) times.push_back(step.at_ms);
+  EXPECT_EQ(times, (std::vector<std::int64_t>{10, 15, 20, 25}));  // slots are unchanged
+
+  action.fills = 1;
+  EXPECT_EQ(plan_order(action, facts("AAPL", "30")).send_order, (std::vector<std::size_t>{1, 0}));
+  action.fills = 2;
+  EXPECT_EQ(plan_order(action, facts("AAPL", "30")).send_order,
+            (std::vector<std::size_t>{2, 0, 1}));
+}
+
+TEST(SimRules, SkipSeqAfterMarksTheFirstAnswer) {
+  Action fill;
+  fill.fills = 2;
+  fill.skip_seq_after = true;
+  Plan plan = plan_order(fill, facts("AAPL", "2"));
+  ASSERT_EQ(plan.steps.size(), 3u);
+  EXPECT_TRUE(plan.steps[0].skip_seq_after);  // the ack
+  EXPECT_FALSE(plan.steps[1].skip_seq_after);
+  EXPECT_FALSE(plan.steps[2].skip_seq_after);
+
+  Action reject;
+  reject.kind = ActionKind::kReject;
+  reject.skip_seq_after = true;
+  plan = plan_order(reject, facts("AAPL", "2"));
+  ASSERT_EQ(plan.steps.size(), 1u);
+  EXPECT_TRUE(plan.steps[0].skip_seq_after);
+
+  EXPECT_FALSE(plan_order(default_action(), facts("AAPL", "2")).steps[0].skip_seq_after);
 }
 
 // ---- engine ----
@@ -570,6 +633,498 @@ TEST(SimEngine, FractionalQuantitiesFillExactly) {
   EXPECT_EQ(er(out, 3).avg_px, D("3.33"));
 }
 
+// ---- engine: fault modes ----
+
+MassStatusIn mass_status_all() {
+  MassStatusIn in;
+  in.mass_status_req_id = "M0";
+  in.mass_status_req_type = 7;
+  return in;
+}
+
+std::vector<const ExecReportOut*> reports(const std::vector<Outgoing>& out) {
+  std::vector<const ExecReportOut*> r;
+  for (const Outgoing& o : out) {
+    if (const auto* e = std::get_if<ExecReportOut>(&o)) r.push_back(e);
+  }
+  return r;
+}
+
+// A compact trace of what the engine produced: "0" ack, "F" fill, "8" reject, "4" canceled,
+// "I" status, "+p" plain copy, "+d" PossDup copy, "D" disconnect, "S<n>" skip, "j" business
+// reject, "9" cancel reject.
+std::string trace(const std::vector<Outgoing>& out) {
+  std::string t;
+  for (const Outgoing& o : out) {
+    if (!t.empty()) t += ' ';
+    if (const auto* e = std::get_if<ExecReportOut>(&o)) {
+      t += e->copy == ReportCopy::kPlainCopy     ? "+p"
+           : e->copy == ReportCopy::kPossDupCopy ? "+d"
+                                                 : std::string(1, e->exec_type);
+    } else if (std::holds_alternative<DisconnectOut>(o)) {
+      t += 'D';
+    } else if (const auto* skip = std::get_if<SkipSeqNumsOut>(&o)) {
+      t += "S" + std::to_string(skip->count);
+    } else if (std::holds_alternative<BusinessRejectOut>(o)) {
+      t += 'j';
+    } else {
+      t += '9';
+    }
+  }
+  return t;
+}
+
+bool same_report(const ExecReportOut& a, const ExecReportOut& b) {
+  return a.order_id == b.order_id && a.cl_ord_id == b.cl_ord_id && a.exec_id == b.exec_id &&
+         a.exec_type == b.exec_type && a.ord_status == b.ord_status && a.last_qty == b.last_qty &&
+         a.last_px == b.last_px && a.cum_qty == b.cum_qty && a.leaves_qty == b.leaves_qty &&
+         a.avg_px == b.avg_px && a.text == b.text;
+}
+
+Engine engine_with(Action action, std::string symbol = "AAPL") {
+  EngineOptions options;
+  options.rules.push_back(rule_for(std::move(symbol), std::move(action)));
+  return Engine(std::move(options));
+}
+
+TEST(SimFaults, DuplicateReportsPlainRepeatsEveryReportOnceWithTheSameExecId) {
+  Action action;
+  action.fills = 2;
+  action.duplicate_reports = DuplicateReports::kPlain;
+  Engine engine = engine_with(action);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL", "10"), 0, out);
+  EXPECT_EQ(trace(out), "0 +p F +p F +p");
+  const auto r = reports(out);
+  for (std::size_t i = 0; i < r.size(); i += 2) {
+    EXPECT_TRUE(same_report(*r[i], *r[i + 1])) << i;
+    EXPECT_EQ(r[i]->copy, ReportCopy::kOriginal);
+  }
+  EXPECT_NE(r[0]->exec_id, r[2]->exec_id);
+  EXPECT_NE(r[2]->exec_id, r[4]->exec_id);
+  EXPECT_EQ(engine.counters().report_copies, 3u);
+  EXPECT_EQ(engine.counters().fills, 2u);  // copies are not fills of their own
+}
+
+TEST(SimFaults, DuplicateReportsPossDupAndBoth) {
+  Action action;
+  action.duplicate_reports = DuplicateReports::kPossDup;
+  Engine possdup = engine_with(action);
+  std::vector<Outgoing> out;
+  possdup.handle(new_order("C1"), 0, out);
+  EXPECT_EQ(trace(out), "0 +d F +d");
+  EXPECT_TRUE(same_report(er(out, 2), er(out, 3)));
+
+  action.duplicate_reports = DuplicateReports::kBoth;
+  Engine both = engine_with(action);
+  out.clear();
+  both.handle(new_order("C1"), 0, out);
+  EXPECT_EQ(trace(out), "0 +p +d F +p +d");
+  EXPECT_TRUE(same_report(er(out, 3), er(out, 5)));
+  EXPECT_EQ(both.counters().report_copies, 4u);
+}
+
+TEST(SimFaults, DuplicateReportsCoverRejectsAndCancelsButNotStatusAnswers) {
+  Action reject;
+  reject.kind = ActionKind::kReject;
+  reject.duplicate_reports = DuplicateReports::kPlain;
+  Engine rejecting = engine_with(reject);
+  std::vector<Outgoing> out;
+  rejecting.handle(new_order("C1"), 0, out);
+  EXPECT_EQ(trace(out), "8 +p");
+
+  Action ack;
+  ack.kind = ActionKind::kAck;
+  ack.duplicate_reports = DuplicateReports::kPossDup;
+  Engine resting = engine_with(ack);
+  out.clear();
+  resting.handle(new_order("C1"), 0, out);
+  resting.handle(status("C1"), 1, out);
+  resting.handle(cancel("X1", "C1"), 2, out);
+  resting.handle(cancel("X2", "C1"), 3, out);  // too late: a cancel reject, not duplicated
+  EXPECT_EQ(trace(out), "0 +d I 4 +d 9");
+}
+
+TEST(SimFaults, DuplicateReportsOnlyForTheMatchingRule) {
+  Action action;
+  action.duplicate_reports = DuplicateReports::kBoth;
+  Engine engine = engine_with(action, "DUPE");
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL"), 0, out);
+  EXPECT_EQ(trace(out), "0 F");
+}
+
+TEST(SimFaults, OutOfOrderFillsKeepTheirOwnCumulativeValues) {
+  Action action;
+  action.fills = 3;
+  action.fill_price = D("10");
+  action.price_step = D("1");
+  action.out_of_order = true;
+  action.ack_delay_ms = 100;
+  action.fill_interval_ms = 50;
+  Engine engine = engine_with(action);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL", "30"), 0, out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(engine.next_due(), 100);
+  engine.run_due(100, out);
+  ASSERT_EQ(trace(out), "F");  // the last fill comes first, at the ack's time
+  const ExecReportOut last = er(out, 0);
+  EXPECT_EQ(last.last_qty, D("10"));
+  EXPECT_EQ(last.last_px, D("12"));
+  EXPECT_EQ(last.cum_qty, D("30"));
+  EXPECT_EQ(last.leaves_qty, D("0"));
+  EXPECT_EQ(last.ord_status, '2');
+  EXPECT_EQ(last.avg_px, D("11"));
+  EXPECT_EQ(engine.next_due(), 150);
+  engine.run_due(150, out);
+  ASSERT_EQ(trace(out), "F 0");
+  const ExecReportOut ack = er(out, 1);
+  EXPECT_EQ(ack.ord_status, '0');
+  EXPECT_EQ(ack.cum_qty, D("0"));
+  EXPECT_EQ(ack.leaves_qty, D("30"));
+  engine.run_due(10'000, out);
+  ASSERT_EQ(trace(out), "F 0 F F");
+  const ExecReportOut second = er(out, 2);
+  EXPECT_EQ(second.last_px, D("11"));
+  EXPECT_EQ(second.cum_qty, D("20"));
+  EXPECT_EQ(second.leaves_qty, D("10"));
+  EXPECT_EQ(second.ord_status, '1');
+  EXPECT_EQ(second.avg_px, D("10.5"));
+  const ExecReportOut first = er(out, 3);
+  EXPECT_EQ(first.last_px, D("10"));
+  EXPECT_EQ(first.cum_qty, D("10"));
+  EXPECT_EQ(first.avg_px, D("10"));
+  // ExecIDs are unique per report and follow the natural order, so the reordering shows.
+  EXPECT_EQ(ack.exec_id, "SIMX-1-1");
+  EXPECT_EQ(first.exec_id, "SIMX-1-2");
+  EXPECT_EQ(second.exec_id, "SIMX-1-3");
+  EXPECT_EQ(last.exec_id, "SIMX-1-4");
+  EXPECT_FALSE(engine.next_due());
+  EXPECT_EQ(engine.counters().fills, 3u);
+}
+
+TEST(SimFaults, OutOfOrderBookIsFilledOnceTheFirstReportLeaves) {
+  Action action;
+  action.fills = 2;
+  action.out_of_order = true;
+  action.fill_interval_ms = 100;
+  Engine engine = engine_with(action);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL", "10"), 0, out);
+  ASSERT_EQ(trace(out), "F");
+  engine.handle(status("C1"), 1, out);
+  EXPECT_EQ(er(out, 1).ord_status, '2');  // the broker executed everything already
+  engine.handle(cancel("X1", "C1"), 2, out);
+  const auto& reject = std::get<CancelRejectOut>(out.at(2));
+  EXPECT_EQ(reject.cxl_rej_reason, 0);  // too late
+  engine.run_due(1'000, out);
+  EXPECT_EQ(trace(out), "F I 9 0 F");  // the held reports still leave
+}
+
+TEST(SimFaults, OutOfOrderCanceledBeforeTheFirstReportSendsNothing) {
+  Action action;
+  action.fills = 2;
+  action.out_of_order = true;
+  action.ack_delay_ms = 100;
+  Engine engine = engine_with(action);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL", "10"), 0, out);
+  engine.handle(cancel("X1", "C1"), 50, out);
+  engine.run_due(1'000, out);
+  EXPECT_EQ(trace(out), "4");
+  EXPECT_EQ(engine.counters().steps_skipped, 3u);
+}
+
+TEST(SimFaults, OutOfOrderWithDuplicates) {
+  Action action;
+  action.fills = 2;
+  action.out_of_order = true;
+  action.duplicate_reports = DuplicateReports::kPossDup;
+  Engine engine = engine_with(action);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL", "10"), 0, out);
+  EXPECT_EQ(trace(out), "F +d 0 +d F +d");
+  EXPECT_EQ(er(out, 0).exec_id, er(out, 1).exec_id);
+  EXPECT_EQ(er(out, 0).cum_qty, D("10"));
+  EXPECT_EQ(er(out, 4).cum_qty, D("5"));
+}
+
+TEST(SimFaults, DisconnectBeforePlacingForgetsTheOrderOnce) {
+  Action action;
+  action.disconnect = DisconnectMode::kBeforePlacing;
+  Engine engine = engine_with(action);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1"), 0, out);
+  EXPECT_EQ(trace(out), "D");
+  EXPECT_EQ(engine.order_count(), 0u);
+  EXPECT_FALSE(engine.next_due());
+  engine.handle(status("C1"), 1, out);
+  EXPECT_EQ(er(out, 1).ord_rej_reason, 5);  // unknown: it never arrived, as far as the book goes
+  out.clear();
+  // The gateway resends the same ClOrdID after reconnecting: placed normally, no disconnect.
+  NewOrderIn resend = new_order("C1");
+  resend.poss_resend = true;
+  engine.handle(resend, 2, out);
+  EXPECT_EQ(trace(out), "0 F");
+  EXPECT_EQ(engine.counters().duplicate_cl_ord_ids, 0u);
+  EXPECT_EQ(engine.counters().disconnects, 1u);
+  EXPECT_EQ(engine.counters().forgotten_orders, 1u);
+  EXPECT_EQ(engine.counters().new_orders, 1u);
+}
+
+TEST(SimFaults, DisconnectAfterPlacingRunsThePlanAfterTheDrop) {
+  Action action;
+  action.fills = 2;
+  action.disconnect = DisconnectMode::kAfterPlacing;
+  Engine engine = engine_with(action);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL", "10"), 0, out);
+  EXPECT_EQ(trace(out), "D 0 F F");  // the reports follow the drop: the session stores them
+  EXPECT_NE(std::get<DisconnectOut>(out[0]).reason.find("C1"), std::string::npos);
+  out.clear();
+  engine.handle(new_order("C1"), 1, out);  // the ClOrdID was used up
+  EXPECT_EQ(trace(out), "8");
+  EXPECT_EQ(er(out, 0).ord_rej_reason, 6);
+  out.clear();
+  engine.handle(new_order("C2"), 2, out);  // only the first matching order disconnects
+  EXPECT_EQ(trace(out), "0 F F");
+  EXPECT_EQ(engine.counters().disconnects, 1u);
+}
+
+TEST(SimFaults, DisconnectEveryMatchingOrder) {
+  Action action;
+  action.kind = ActionKind::kAck;
+  action.ack_delay_ms = 10;
+  action.disconnect = DisconnectMode::kAfterPlacing;
+  action.disconnect_every = true;
+  Engine engine = engine_with(action);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1"), 0, out);
+  engine.handle(new_order("C2"), 0, out);
+  engine.handle(new_order("C3", "MSFT"), 0, out);  // no rule: no disconnect
+  engine.run_due(10, out);
+  EXPECT_EQ(trace(out), "D D 0 F 0 0");
+  EXPECT_EQ(engine.counters().disconnects, 2u);
+}
+
+TEST(SimFaults, DisconnectFiresOncePerRule) {
+  Action before;
+  before.disconnect = DisconnectMode::kBeforePlacing;
+  EngineOptions options;
+  options.rules.push_back(rule_for("AAA", before));
+  options.rules.push_back(rule_for("BBB", before));
+  Engine engine(options);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAA"), 0, out);
+  engine.handle(new_order("C2", "BBB"), 0, out);
+  engine.handle(new_order("C3", "AAA"), 0, out);
+  EXPECT_EQ(trace(out), "D D 0 F");
+}
+
+TEST(SimFaults, DuplicateClOrdIdIsRejectedBeforeAnyDisconnect) {
+  Action action;
+  action.disconnect = DisconnectMode::kBeforePlacing;
+  action.disconnect_every = true;
+  Engine engine = engine_with(action, "DROP");
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL"), 0, out);
+  out.clear();
+  engine.handle(new_order("C1", "DROP"), 1, out);
+  EXPECT_EQ(trace(out), "8");
+  EXPECT_EQ(engine.counters().disconnects, 0u);
+}
+
+TEST(SimFaults, SkipSeqNumsAfterTheAckAndItsCopies) {
+  Action action;
+  action.fills = 2;
+  action.skip_seq_after = true;
+  action.duplicate_reports = DuplicateReports::kPlain;
+  EngineOptions options;
+  options.rules.push_back(rule_for("AAPL", action));
+  options.skip_seq_nums = 7;
+  Engine engine(options);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL", "10"), 0, out);
+  EXPECT_EQ(trace(out), "0 +p S7 F +p F +p");
+  EXPECT_EQ(engine.counters().seq_skips, 1u);
+}
+
+TEST(SimFaults, SkipSeqNumsForRejectsAndOutOfOrderPlans) {
+  Action reject;
+  reject.kind = ActionKind::kReject;
+  reject.skip_seq_after = true;
+  Action shuffled;
+  shuffled.fills = 2;
+  shuffled.out_of_order = true;
+  shuffled.skip_seq_after = true;
+  EngineOptions options;
+  options.rules.push_back(rule_for("REJ", reject));
+  options.rules.push_back(rule_for("OOO", shuffled));
+  Engine engine(options);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "REJ"), 0, out);
+  engine.handle(new_order("C2", "OOO"), 0, out);
+  engine.handle(new_order("C3", "AAPL"), 0, out);  // unmatched: no skip by default
+  EXPECT_EQ(trace(out), "8 S5 F 0 S5 F 0 F");
+}
+
+TEST(SimFaults, SkipSeqNumsForUnmatchedOrdersWhenGlobal) {
+  EngineOptions options;
+  options.skip_seq_nums = 3;
+  options.skip_seq_after_unmatched = true;
+  Engine engine(options);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1"), 0, out);
+  EXPECT_EQ(trace(out), "0 S3 F");
+}
+
+TEST(SimFaults, LongAckDelayStillAcksThenFills) {
+  Action action;
+  action.fills = 2;
+  action.ack_delay_ms = 5000;
+  action.fill_interval_ms = 100;
+  Engine engine = engine_with(action);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL", "10"), 1'000'000, out);
+  EXPECT_TRUE(out.empty());
+  engine.run_due(1'004'999, out);
+  EXPECT_TRUE(out.empty());
+  engine.handle(status("C1"), 1'004'999, out);
+  EXPECT_EQ(er(out, 0).ord_status, 'A');  // pending new while the ack is delayed
+  out.clear();
+  engine.run_due(1'005'000, out);
+  EXPECT_EQ(trace(out), "0");
+  EXPECT_EQ(engine.next_due(), 1'005'100);
+  engine.run_due(1'005'200, out);
+  EXPECT_EQ(trace(out), "0 F F");
+  EXPECT_EQ(er(out, 2).ord_status, '2');
+}
+
+TEST(SimStatus, StatusAnswerIsACompleteReportWithAFreshExecId) {
+  Action action;
+  action.fills = 2;
+  action.fill_interval_ms = 100;
+  action.fill_price = D("50");
+  Engine engine = engine_with(action);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL", "10"), 0, out);  // ack
+  engine.run_due(100, out);                              // first fill
+  engine.handle(status("C1"), 150, out);
+  engine.handle(status("C1"), 160, out);
+  ASSERT_EQ(trace(out), "0 F I I");
+  const ExecReportOut& s = er(out, 2);
+  EXPECT_EQ(s.exec_type, 'I');
+  EXPECT_EQ(s.ord_status, '1');
+  EXPECT_EQ(s.order_id, "SIM-1-1");
+  EXPECT_EQ(s.cl_ord_id, "C1");
+  EXPECT_EQ(s.cum_qty, D("5"));
+  EXPECT_EQ(s.leaves_qty, D("5"));
+  EXPECT_EQ(s.avg_px, D("50"));
+  EXPECT_EQ(s.ord_status_req_id, "Q1");
+  EXPECT_FALSE(s.last_qty);  // a status is not a fill
+  std::set<std::string> ids;
+  for (const auto* r : reports(out)) ids.insert(r->exec_id);
+  EXPECT_EQ(ids.size(), 4u);
+}
+
+TEST(SimStatus, AnswerStatusFalseLeavesStatusRequestsUnanswered) {
+  Action deaf;
+  deaf.kind = ActionKind::kSilent;
+  deaf.answer_status = false;
+  Engine engine = engine_with(deaf, "DEAF");
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "DEAF"), 0, out);
+  engine.handle(status("C1"), 1, out);
+  engine.handle(status("C1"), 2, out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(engine.counters().status_requests, 2u);
+  EXPECT_EQ(engine.counters().status_unanswered, 2u);
+  engine.handle(new_order("C2", "AAPL"), 3, out);  // other rules still answer
+  engine.handle(status("C2"), 4, out);
+  engine.handle(status("NOPE"), 5, out);  // and unknown orders are still reported unknown
+  EXPECT_EQ(trace(out), "0 F I I");
+  engine.handle(mass_status_all(), 6, out);  // mass status is not affected
+  EXPECT_EQ(trace(out), "0 F I I I I");
+}
+
+MassStatusIn mass_status(int type, std::string symbol = "") {
+  MassStatusIn in;
+  in.mass_status_req_id = "M1";
+  in.mass_status_req_type = type;
+  in.symbol = std::move(symbol);
+  in.msg_seq_num = 9;
+  return in;
+}
+
+TEST(SimStatus, MassStatusReportsEveryOrderInTheBook) {
+  Action ack;
+  ack.kind = ActionKind::kAck;
+  Action silent;
+  silent.kind = ActionKind::kSilent;
+  EngineOptions options;
+  options.rules.push_back(rule_for("HOLD", ack));
+  options.rules.push_back(rule_for("SLNT", silent));
+  Engine engine(options);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL"), 0, out);
+  engine.handle(new_order("C2", "HOLD"), 0, out);
+  engine.handle(new_order("C3", "SLNT"), 0, out);
+  engine.handle(new_order("C4", "AAPL", "0"), 0, out);  // invalid: never in the book
+  out.clear();
+  engine.handle(mass_status(7), 1, out);
+  ASSERT_EQ(trace(out), "I I I");
+  std::vector<std::string> ids;
+  std::vector<char> statuses;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const ExecReportOut& r = er(out, i);
+    ids.push_back(r.cl_ord_id);
+    statuses.push_back(r.ord_status);
+    EXPECT_EQ(r.mass_status_req_id, "M1");
+    EXPECT_EQ(r.tot_num_reports, 3);
+    EXPECT_EQ(r.last_rpt_requested, i == 2);
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"C1", "C2", "C3"}));
+  EXPECT_EQ(statuses, (std::vector<char>{'2', '0', 'A'}));
+  EXPECT_NE(er(out, 0).exec_id, er(out, 1).exec_id);
+  EXPECT_EQ(engine.counters().mass_status_requests, 1u);
+
+  out.clear();
+  engine.handle(mass_status(1, "HOLD"), 2, out);  // for one security
+  ASSERT_EQ(trace(out), "I");
+  EXPECT_EQ(er(out, 0).cl_ord_id, "C2");
+  EXPECT_EQ(er(out, 0).tot_num_reports, 1);
+  EXPECT_EQ(er(out, 0).last_rpt_requested, true);
+}
+
+TEST(SimStatus, MassStatusOfAnEmptyBookSaysSo) {
+  Engine engine(EngineOptions{});
+  std::vector<Outgoing> out;
+  engine.handle(mass_status(7), 0, out);
+  ASSERT_EQ(trace(out), "I");
+  const ExecReportOut& r = er(out, 0);
+  EXPECT_EQ(r.order_id, "NONE");
+  EXPECT_EQ(r.cl_ord_id, "");
+  EXPECT_EQ(r.ord_status, '8');
+  EXPECT_EQ(r.tot_num_reports, 0);
+  EXPECT_EQ(r.last_rpt_requested, true);
+  EXPECT_EQ(r.mass_status_req_id, "M1");
+}
+
+TEST(SimStatus, UnsupportedMassStatusTypesAreRejected) {
+  Engine engine(EngineOptions{});
+  std::vector<Outgoing> out;
+  engine.handle(mass_status(8), 0, out);
+  engine.handle(mass_status(1), 0, out);  // by security, without a Symbol
+  ASSERT_EQ(trace(out), "j j");
+  const auto& unsupported = std::get<BusinessRejectOut>(out[0]);
+  EXPECT_EQ(unsupported.ref_msg_type, "AF");
+  EXPECT_EQ(unsupported.ref_seq_num, 9);
+  EXPECT_EQ(unsupported.business_reject_ref_id, "M1");
+  EXPECT_EQ(unsupported.reason, 0);
+  EXPECT_EQ(std::get<BusinessRejectOut>(out[1]).reason, 5);
+}
+
 // ---- config ----
 
 tl::expected<SimConfig, std::string> parse(const std::string& text) {
@@ -664,6 +1219,85 @@ TEST(SimConfig, ErrorsNameTheKey) {
   expect_error(kMinimal + "poss_resend_duplicate = \"maybe\"\n", "poss_resend_duplicate");
 }
 
+TEST(SimConfig, ParsesFaultModes) {
+  const auto c = parse(kMinimal +
+                       "control_file = \"ctl/commands\"\n"
+                       "[[rules]]\n"
+                       "symbol = \"DUP\"\n"
+                       "action = \"fill\"\n"
+                       "fills = 3\n"
+                       "duplicate_reports = \"both\"\n"
+                       "out_of_order = true\n"
+                       "[[rules]]\n"
+                       "symbol = \"DROP\"\n"
+                       "action = \"silent\"\n"
+                       "disconnect = \"before_placing\"\n"
+                       "disconnect_every = true\n"
+                       "[[rules]]\n"
+                       "symbol = \"GAP\"\n"
+                       "action = \"ack\"\n"
+                       "skip_seq_after = true\n"
+                       "disconnect = \"after_placing\"\n"
+                       "answer_status = false\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->control_file, std::filesystem::path("/etc/brokersim/ctl/commands"));
+  EXPECT_FALSE(c->skip_seq_all_orders);
+  EXPECT_EQ(c->skip_seq_nums, kDefaultSkipSeqNums);
+  ASSERT_EQ(c->rules.size(), 3u);
+  EXPECT_EQ(c->rules[0].action.duplicate_reports, DuplicateReports::kBoth);
+  EXPECT_TRUE(c->rules[0].action.out_of_order);
+  EXPECT_FALSE(c->rules[0].action.skip_seq_after);
+  EXPECT_EQ(c->rules[0].action.disconnect, DisconnectMode::kNone);
+  EXPECT_EQ(c->rules[1].action.disconnect, DisconnectMode::kBeforePlacing);
+  EXPECT_TRUE(c->rules[1].action.disconnect_every);
+  EXPECT_EQ(c->rules[2].action.disconnect, DisconnectMode::kAfterPlacing);
+  EXPECT_FALSE(c->rules[2].action.disconnect_every);
+  EXPECT_TRUE(c->rules[2].action.skip_seq_after);
+  EXPECT_FALSE(c->rules[2].action.answer_status);
+  EXPECT_TRUE(c->rules[0].action.answer_status);
+}
+
+TEST(SimConfig, GlobalSkipSeqNumsAppliesToEveryRuleUnlessItOptsOut) {
+  const auto c = parse(kMinimal +
+                       "skip_seq_nums = 12\n"
+                       "[[rules]]\n"
+                       "action = \"fill\"\n"
+                       "symbol = \"A\"\n"
+                       "[[rules]]\n"
+                       "action = \"fill\"\n"
+                       "symbol = \"B\"\n"
+                       "skip_seq_after = false\n"
+                       "[[rules]]\n"
+                       "action = \"silent\"\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->skip_seq_nums, 12);
+  EXPECT_TRUE(c->skip_seq_all_orders);
+  EXPECT_TRUE(c->rules[0].action.skip_seq_after);
+  EXPECT_FALSE(c->rules[1].action.skip_seq_after);
+  EXPECT_FALSE(c->rules[2].action.skip_seq_after);  // silent: no ack to skip after
+}
+
+TEST(SimConfig, FaultModeErrorsNameTheKey) {
+  expect_error(kMinimal + "[[rules]]\naction = \"fill\"\nduplicate_reports = \"twice\"\n",
+               "rules[0].duplicate_reports: must be");
+  expect_error(kMinimal + "[[rules]]\naction = \"fill\"\nduplicate_reports = true\n",
+               "rules[0].duplicate_reports: must be a string");
+  expect_error(kMinimal + "[[rules]]\naction = \"ack\"\nout_of_order = true\n",
+               "rules[0].out_of_order: not used by action \"ack\"");
+  expect_error(kMinimal + "[[rules]]\naction = \"fill\"\nout_of_order = 1\n",
+               "rules[0].out_of_order: must be true or false");
+  expect_error(kMinimal + "[[rules]]\naction = \"fill\"\ndisconnect = \"now\"\n",
+               "rules[0].disconnect: must be");
+  expect_error(kMinimal + "[[rules]]\naction = \"fill\"\ndisconnect = \"none\"\n",
+               "rules[0].disconnect: must be");
+  expect_error(kMinimal + "[[rules]]\naction = \"fill\"\ndisconnect_every = true\n",
+               "rules[0].disconnect_every: needs disconnect");
+  expect_error(kMinimal + "[[rules]]\naction = \"silent\"\nskip_seq_after = true\n",
+               "rules[0].skip_seq_after: not used by action \"silent\"");
+  expect_error(kMinimal + "skip_seq_nums = 0\n", "skip_seq_nums: must be in 1..1000000");
+  expect_error(kMinimal + "control_file = \"\"\n", "control_file: must not be empty");
+}
+
 TEST(SimConfig, LoopbackAddresses) {
   EXPECT_TRUE(is_loopback_ipv4("127.0.0.1"));
   EXPECT_TRUE(is_loopback_ipv4("127.1.2.3"));
@@ -679,6 +1313,34 @@ TEST(SimConfig, ExampleConfigIsValid) {
   EXPECT_FALSE(c->rules.empty());
   EXPECT_EQ(c->data_dictionary,
             std::filesystem::path(BROKERGW_SOURCE_DIR) / "fixspec/FIX44.brokergw.xml");
+}
+
+// ---- control channel ----
+
+TEST(SimControl, ParsesCommands) {
+  EXPECT_EQ(parse_control_line("disconnect"), ControlCommand::kDisconnect);
+  EXPECT_EQ(parse_control_line("  disconnect \r"), ControlCommand::kDisconnect);
+  EXPECT_EQ(parse_control_line(""), ControlCommand::kNone);
+  EXPECT_EQ(parse_control_line("   "), ControlCommand::kNone);
+  EXPECT_EQ(parse_control_line("# a comment"), ControlCommand::kNone);
+  const auto unknown = parse_control_line("freeze_ms 100");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().find("freeze_ms 100"), std::string::npos) << unknown.error();
+  EXPECT_FALSE(parse_control_line("Disconnect"));
+}
+
+TEST(SimControl, RunsOnlyCompleteLines) {
+  ControlLineBuffer buffer;
+  EXPECT_TRUE(buffer.feed("disc").empty());
+  EXPECT_EQ(buffer.feed("onnect\n# x\nnext"), (std::vector<std::string>{"disconnect", "# x"}));
+  EXPECT_EQ(buffer.feed("\n"), (std::vector<std::string>{"next"}));
+  EXPECT_TRUE(buffer.feed("").empty());
+}
+
+TEST(SimControl, DropsOverlongLines) {
+  ControlLineBuffer buffer;
+  EXPECT_TRUE(buffer.feed(std::string(ControlLineBuffer::kMaxLine + 1, 'x')).empty());
+  EXPECT_EQ(buffer.feed("yyy\ndisconnect\n"), (std::vector<std::string>{"disconnect"}));
 }
 
 // ---- journal ----
