@@ -2,24 +2,26 @@
 # The main job: installs what is missing, builds, starts the broker simulator and the gateway
 # on loopback, submits a handful of orders (filled in parts, filled at once, rejected,
 # canceled, an idempotent replay and an invalid one), prints each order's life from
-# pending_new to its final state, then stops everything cleanly.
+# pending_new to its final state, reads the execution events back from Kafka (librdkafka's
+# mock cluster, reached by its bootstrap address like a real one), then stops everything.
 # Ports: BROKERGW_DEMO_FIX_PORT (default 19878), BROKERGW_DEMO_API_PORT (default 18080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 scripts/deps.sh
 echo "== building (first build takes a few minutes)"
-scripts/build.sh build >/dev/null
+scripts/build.sh build -- brokergw brokersim kafka-mock-cluster >/dev/null
 
 FIX_PORT=${BROKERGW_DEMO_FIX_PORT:-19878}
 API_PORT=${BROKERGW_DEMO_API_PORT:-18080}
 RUN=$(mktemp -d /tmp/brokergw-demo.XXXXXX)
 API="http://127.0.0.1:$API_PORT"
-SIM_PID= GW_PID=
+SIM_PID= GW_PID= KAFKA_PID=
 
 cleanup() {
   [ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true
   [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null || true
+  [ -n "$KAFKA_PID" ] && kill "$KAFKA_PID" 2>/dev/null && wait "$KAFKA_PID" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -50,6 +52,21 @@ symbol = "HOLD"
 action = "ack"
 TOML
 
+echo "== starting Kafka (librdkafka's mock cluster, 3 brokers on loopback)"
+build/tools/kafka-mock-cluster --brokers 3 --topic brokergw.events --partitions 3 \
+  >"$RUN/kafka.out" 2>"$RUN/kafka.log" &
+KAFKA_PID=$!
+wait_for() {  # wait_for <seconds> <command...>
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then return 1; fi
+    sleep 0.1
+  done
+}
+wait_for 15 grep -q '^bootstrap=' "$RUN/kafka.out" || { cat "$RUN/kafka.log"; exit 1; }
+BOOTSTRAP=$(sed -n 's/^bootstrap=//p' "$RUN/kafka.out")
+echo "   bootstrap servers: $BOOTSTRAP"
+
 cat >"$RUN/brokergw.toml" <<TOML
 [gateway]
 instance_id = "demo-gw"
@@ -69,15 +86,11 @@ target_comp_id = "SIMBROKER"
 data_dictionary = "$ROOT/fixspec/FIX44.brokergw.xml"
 heartbeat_interval_s = 5
 reconnect_interval_s = 1
-TOML
 
-wait_for() {  # wait_for <seconds> <command...>
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then return 1; fi
-    sleep 0.1
-  done
-}
+[kafka]
+bootstrap_servers = "$BOOTSTRAP"
+topic = "brokergw.events"
+TOML
 
 echo "== starting the broker simulator on 127.0.0.1:$FIX_PORT"
 build/sim/brokersim --config "$RUN/sim.toml" >"$RUN/sim.log" 2>&1 &
@@ -134,9 +147,18 @@ for id in demo-aapl-1 demo-msft-1 demo-rej-1 demo-hold-1; do
     (.history[] | "   \(.at)  \(.state | . + " " * (18 - length))\(.reason)")'
 done
 echo
+echo "== execution events read back from Kafka (topic brokergw.events, key = account)"
+published() { curl -s "$API/v1/health" | jq -e '.events.outbox_depth == 0 and .events.last_seq > 0'; }
+wait_for 20 published
+kcat -b "$BOOTSTRAP" -t brokergw.events -C -o beginning -e -q -f '%s\n' 2>/dev/null |
+  jq -s -r 'sort_by(.seq)[] | "   \(.event_id)  \(.type | . + " " * (22 - length))\(.client_order_id)  \(.state)"
+    + (if .last_qty then "  \(.last_qty)@\(.last_px)" else "" end)'
+echo "   the polling API serves the same $(curl -s "$API/v1/events?after=0&limit=1000" | jq '.events | length') events: curl '$API/v1/events?after=0'"
+echo
 echo "== the simulator received $(grep -c '"msg_type":"D"' "$RUN/sim-journal.jsonl") NewOrderSingles for 4 distinct orders (one each, replay not resent)"
 
 echo "== stopping the gateway and the simulator"
 kill "$GW_PID"; wait "$GW_PID" && echo "   gateway stopped cleanly"; GW_PID=
 kill "$SIM_PID"; wait "$SIM_PID" || true; SIM_PID=
+kill "$KAFKA_PID"; wait "$KAFKA_PID" || true; KAFKA_PID=
 echo "== logs and state in $RUN"

@@ -7,7 +7,7 @@ PACKAGES=(
   libquickfix-dev librdkafka-dev liblmdb-dev lmdb-utils libspdlog-dev libfmt-dev
   libtomlplusplus-dev nlohmann-json3-dev libcpp-httplib-dev libexpected-dev libcli11-dev
   libsystemd-dev libssl-dev libgtest-dev libgmock-dev
-  curl jq procps iproute2
+  curl jq kcat procps iproute2
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
