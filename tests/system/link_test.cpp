@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -249,6 +250,70 @@ TEST(Link, shouldSendAnOrderThatNeverArrivedAgainOnlyAfterTheBrokerSaysItLacksIt
   for (const auto& m : nos) copies += m["cl_ord_id"] == "lost-1";
   EXPECT_EQ(copies, 2u) << "the original, then one resend after 'unknown order'";
   EXPECT_GE(stack.sim_messages("H").size(), 1u) << "asked before resending";
+}
+
+TEST(Link, shouldPaceSendsToTheBrokersRateLimit) {
+  Stack stack(kFills, link_options(fast_link(5000) + "max_messages_per_s = 20\n"));
+  stack.start_sim();
+  stack.start_gateway();
+  for (int i = 0; i < 21; ++i) {
+    ASSERT_EQ(stack.post("/v1/orders", Stack::order("rate-" + std::to_string(i))).status, 201);
+  }
+  for (int i = 0; i < 21; ++i) {
+    ASSERT_TRUE(stack.wait_for_state("rate-" + std::to_string(i), "filled", 20s));
+  }
+  stack.stop_gateway();
+  auto nos = stack.sim_messages("D");
+  ASSERT_EQ(nos.size(), 21u);
+  const double span_ms =
+      (nos.back()["ts_us"].get<double>() - nos.front()["ts_us"].get<double>()) / 1000.0;
+  // 21 messages at 20 per second span at least 20 gaps of 50 ms (no upper bound asserted).
+  EXPECT_GE(span_ms, 20 * 50 * 0.95) << "sent faster than the broker's limit";
+}
+
+TEST(Link, shouldNeverLoseAnUpdateWhenACancelRacesTheFills) {
+  SimOptions sim{{"symbol = \"RACE\"\naction = \"fill\"\nfills = 40\nfill_interval_ms = 2"}};
+  Stack stack(sim, link_options(fast_link(5000)));
+  stack.start_sim();
+  stack.start_gateway();
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = "race-" + std::to_string(i);
+    ASSERT_EQ(stack.post("/v1/orders", Stack::order(id, "RACE", "40")).status, 201);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 + 4 * i));
+    HttpResult c = stack.post("/v1/orders/" + id + "/cancel", {{"client_cancel_id", "cx-" + id}});
+    ASSERT_TRUE(c.status == 202 || c.status == 409) << c.raw;
+  }
+  HttpResult events;
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = "race-" + std::to_string(i);
+    ASSERT_TRUE(wait_until(
+        [&] {
+          HttpResult o = stack.get("/v1/orders/" + id);
+          return o.body["state"] == "canceled" || o.body["state"] == "filled";
+        },
+        20s))
+        << id;
+  }
+  std::this_thread::sleep_for(300ms);  // late fills or cancel rejects, if any
+  events = stack.get("/v1/events?after=0&limit=1000");
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = "race-" + std::to_string(i);
+    HttpResult o = stack.get("/v1/orders/" + id);
+    // Every fill event is reflected in the order, and nothing else is: no update lost.
+    long fills = 0, filled_units = 0;
+    for (const auto& e : events.body["events"]) {
+      if (e["client_order_id"] != id || e["type"] != "order.fill") continue;
+      ++fills;
+      filled_units += std::stol(e["last_qty"].get<std::string>());
+    }
+    EXPECT_EQ(std::to_string(filled_units), o.body["cum_qty"]) << o.raw;
+    long history_fills = 0;
+    for (const auto& h : o.body["history"]) {
+      history_fills += h["reason"].get<std::string>().rfind("fill ", 0) == 0;
+    }
+    EXPECT_EQ(history_fills, fills) << o.raw;
+  }
+  stack.stop_gateway();
 }
 
 // Reads the sim's QuickFIX seqnums file ("<sender> : <target>").
