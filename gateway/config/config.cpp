@@ -119,6 +119,19 @@ bool is_fix_token(std::string_view s) {
          std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 0x7f; });
 }
 
+// "HH:MM:SS", 24-hour clock.
+bool is_time_of_day(std::string_view s) {
+  if (s.size() != 8 || s[2] != ':' || s[5] != ':') return false;
+  auto two = [&](std::size_t at, int max) {
+    if (!std::isdigit(static_cast<unsigned char>(s[at])) ||
+        !std::isdigit(static_cast<unsigned char>(s[at + 1]))) {
+      return false;
+    }
+    return (s[at] - '0') * 10 + (s[at + 1] - '0') <= max;
+  };
+  return two(0, 23) && two(3, 59) && two(6, 59);
+}
+
 // Kafka topic and client id names.
 bool is_topic_name(std::string_view s) {
   return !s.empty() && s.size() <= 249 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -493,6 +506,20 @@ const Section<BrokerConfig>& broker_section() {
                [](BrokerConfig& b, const Value& v) {
                  b.stale_order_age_ms = static_cast<std::uint64_t>(v.integer);
                }},
+          {.name = "sequence_reset",
+           .default_text = "never",
+           .allowed = {"never", "on_logon", "daily"},
+           .doc = "When FIX sequence numbers start again at 1: `never` (only by an operator, "
+                  "see docs/RECOVERY.md), `on_logon` (every Logon carries ResetSeqNumFlag=Y), "
+                  "or `daily` at `daily_reset_time`. A restart never resets them implicitly.",
+           .apply = [](BrokerConfig& b, const Value& v) { b.sequence_reset = v.text; }},
+          {.name = "daily_reset_time",
+           .default_text = "00:00:00",
+           .check = is_time_of_day,
+           .allowed_doc = "`HH:MM:SS`, UTC",
+           .doc = "With `sequence_reset = \"daily\"`: the UTC time at which the session ends "
+                  "and a new one starts with sequence numbers reset.",
+           .apply = [](BrokerConfig& b, const Value& v) { b.daily_reset_time = v.text; }},
           {.name = "query_on_reconnect",
            .type = KeyType::kBool,
            .default_text = "true",
