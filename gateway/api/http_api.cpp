@@ -35,6 +35,13 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+// An order answer: 201/202 when this request stored it, 200 with Idempotent-Replay when an
+// identical earlier request already had.
+void reply_order(httplib::Response& res, int status, const store::VersionedOrder& vo, bool replay) {
+  if (replay) res.set_header("Idempotent-Replay", "true");
+  reply(res, replay ? 200 : status, intake::order_to_json(vo.order, vo.version));
+}
+
 void reply_store_error(httplib::Response& res, const store::StoreError& e) {
   if (e.code == store::StoreErrc::kMapFull || e.code == store::StoreErrc::kIo) {
     reply_error(
@@ -115,11 +122,8 @@ struct HttpApi::Impl {
       service::SubmitOutcome out = service.submit(*parsed);
       switch (out.status) {
         case service::SubmitStatus::kCreated:
-          reply(res, 201, intake::order_to_json(out.order->order, out.order->version));
-          return;
         case service::SubmitStatus::kReplayed:
-          res.set_header("Idempotent-Replay", "true");
-          reply(res, 200, intake::order_to_json(out.order->order, out.order->version));
+          reply_order(res, 201, *out.order, out.status == service::SubmitStatus::kReplayed);
           return;
         case service::SubmitStatus::kConflict:
           reply_error(res, 409, "client_order_id_conflict",
@@ -141,46 +145,43 @@ struct HttpApi::Impl {
       }
     });
 
-    server.Post(R"(/v1/orders/([^/]+)/cancel)",
-                [this](const httplib::Request& req, httplib::Response& res) {
-                  if (!authorized(req, res)) return;
-                  const std::string id = req.matches[1];
-                  auto parsed = intake::parse_cancel(req.body);
-                  if (!parsed) {
-                    reply_error(res, 400, "invalid_request",
-                                "the cancel has invalid fields; nothing changed", parsed.error());
-                    return;
-                  }
-                  service::SubmitOutcome out = service.cancel(id, parsed->client_cancel_id);
-                  switch (out.status) {
-                    case service::SubmitStatus::kCreated:
-                      reply(res, 202, intake::order_to_json(out.order->order, out.order->version));
-                      return;
-                    case service::SubmitStatus::kReplayed:
-                      res.set_header("Idempotent-Replay", "true");
-                      reply(res, 200, intake::order_to_json(out.order->order, out.order->version));
-                      return;
-                    case service::SubmitStatus::kConflict:
-                      reply_error(res, 409, "client_cancel_id_conflict", out.detail);
-                      return;
-                    case service::SubmitStatus::kUnknownOrder:
-                      reply_error(res, 404, "order_not_found", "no order " + id);
-                      return;
-                    case service::SubmitStatus::kRefused:
-                      reply_error(res, 409,
-                                  out.refusal->reason == core::RefusalReason::kNotCancelable
-                                      ? "order_not_cancelable"
-                                      : "cancel_in_flight",
-                                  out.refusal->detail);
-                      return;
-                    case service::SubmitStatus::kStoreError:
-                      reply_store_error(res, *out.store_error);
-                      return;
-                    default:
-                      reply_error(res, 500, "internal", "unexpected outcome");
-                      return;
-                  }
-                });
+    server.Post(R"(/v1/orders/([^/]+)/cancel)", [this](const httplib::Request& req,
+                                                       httplib::Response& res) {
+      if (!authorized(req, res)) return;
+      const std::string id = req.matches[1];
+      auto parsed = intake::parse_cancel(req.body);
+      if (!parsed) {
+        reply_error(res, 400, "invalid_request", "the cancel has invalid fields; nothing changed",
+                    parsed.error());
+        return;
+      }
+      service::SubmitOutcome out = service.cancel(id, parsed->client_cancel_id);
+      switch (out.status) {
+        case service::SubmitStatus::kCreated:
+        case service::SubmitStatus::kReplayed:
+          reply_order(res, 202, *out.order, out.status == service::SubmitStatus::kReplayed);
+          return;
+        case service::SubmitStatus::kConflict:
+          reply_error(res, 409, "client_cancel_id_conflict", out.detail);
+          return;
+        case service::SubmitStatus::kUnknownOrder:
+          reply_error(res, 404, "order_not_found", "no order " + id);
+          return;
+        case service::SubmitStatus::kRefused:
+          reply_error(res, 409,
+                      out.refusal->reason == core::RefusalReason::kNotCancelable
+                          ? "order_not_cancelable"
+                          : "cancel_in_flight",
+                      out.refusal->detail);
+          return;
+        case service::SubmitStatus::kStoreError:
+          reply_store_error(res, *out.store_error);
+          return;
+        default:
+          reply_error(res, 500, "internal", "unexpected outcome");
+          return;
+      }
+    });
 
     server.Get(R"(/v1/orders/([^/]+))",
                [this](const httplib::Request& req, httplib::Response& res) {
