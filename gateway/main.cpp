@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
 
   std::vector<service::OrderService::BrokerLaneConfig> lanes;
   for (const auto& b : cfg.brokers) {
-    auto adapter = adapters::fix::make_fix_adapter(b, cfg.state_dir);
+    auto adapter = adapters::fix::make_fix_adapter(b, cfg.state_dir, *db);
     if (!adapter) {
       spdlog::critical("{}", adapter.error());
       return 1;

@@ -74,9 +74,8 @@ constexpr std::string_view kLastEventSeqKey = "last_event_seq";
 constexpr std::string_view kPublishedSeqKey = "published_seq";
 // Concurrent read transactions (LMDB's default is 126). 64 bytes each in the lock file.
 constexpr unsigned kMaxReaders = 512;
-// Named databases the environment may hold: the 9 of open_tables() plus room for the FIX
-// session tables that are to move into this environment (docs/ARCHITECTURE.md). LMDB keeps
-// this in the handle, not the file, so raising it later needs no migration.
+// Named databases the environment may hold: the 11 of open_tables() plus room to grow. LMDB
+// keeps this in the handle, not the file, so raising it later needs no migration.
 constexpr unsigned kMaxDbs = 32;
 
 MDB_val as_val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
@@ -138,6 +137,22 @@ std::string be64(std::uint64_t v) {
   return out;
 }
 
+std::string be32(std::uint32_t v) {
+  std::string out(4, '\0');
+  for (int i = 3; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return out;
+}
+
+std::optional<std::uint32_t> from_be32(std::string_view s) {
+  if (s.size() != 4) return std::nullopt;
+  std::uint32_t v = 0;
+  for (char c : s) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+
 std::optional<std::uint64_t> from_be64(std::string_view s) {
   if (s.size() != 8) return std::nullopt;
   std::uint64_t v = 0;
@@ -182,7 +197,38 @@ struct Dbis {
   MDB_dbi retries = 0;
   MDB_dbi retries_due = 0;
   MDB_dbi meta = 0;
+  MDB_dbi fix_sessions = 0;
+  MDB_dbi fix_messages = 0;
 };
+
+// FIX session state (fix_sessions value): next_sender and next_target as 4-byte big-endian,
+// creation_us as 8-byte big-endian two's complement: 16 bytes.
+constexpr std::size_t kSessionStateSize = 16;
+
+std::string encode_session_state(const SessionState& st) {
+  std::string out = be32(static_cast<std::uint32_t>(st.next_sender));
+  out += be32(static_cast<std::uint32_t>(st.next_target));
+  out += be64(static_cast<std::uint64_t>(st.creation_us));
+  return out;
+}
+
+// Empty when the session's sequence numbers are usable (>= 1).
+std::string session_state_error(const SessionState& st) {
+  if (st.next_sender < 1) return "next_sender " + std::to_string(st.next_sender) + " < 1";
+  if (st.next_target < 1) return "next_target " + std::to_string(st.next_target) + " < 1";
+  return {};
+}
+
+// fix_messages key: session_id '\0' 4-byte big-endian seq. A session id has no '\0', so the
+// messages of one session are exactly the keys starting with session_id '\0', in seq order.
+std::string session_prefix(std::string_view session_id) {
+  std::string key(session_id);
+  key.push_back('\0');
+  return key;
+}
+std::string session_message_key(std::string_view session_id, int seq) {
+  return session_prefix(session_id) + be32(static_cast<std::uint32_t>(seq));
+}
 
 // broker '\0' id: the broker name cannot contain '\0', so the split is unambiguous.
 Result<std::string> broker_key(std::string_view broker, std::string_view id) {
@@ -425,6 +471,59 @@ class LmdbTxn : public Base {
     return std::optional<core::TimestampUs>(*due);
   }
 
+  Result<SessionState> get_session(std::string_view session_id) override {
+    if (std::string why = session_id_error(session_id); !why.empty()) {
+      return store_error(StoreErrc::kNotFound, "fix session: " + why);
+    }
+    MDB_val k = as_val(session_id);
+    MDB_val v;
+    int rc = mdb_get(txn_, dbis_.fix_sessions, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+      return store_error(StoreErrc::kNotFound, "fix session " + printable(session_id));
+    }
+    if (rc != 0) return fail(rc, "get fix session " + printable(session_id));
+    const std::string_view bytes = as_view(v);
+    const std::string where = "fix_sessions[" + printable(session_id) + "]: ";
+    if (bytes.size() != kSessionStateSize) {
+      return store_error(StoreErrc::kCorrupt,
+                         where + std::to_string(bytes.size()) + " bytes, not a session state");
+    }
+    SessionState st;
+    st.next_sender = static_cast<std::int32_t>(*from_be32(bytes.substr(0, 4)));
+    st.next_target = static_cast<std::int32_t>(*from_be32(bytes.substr(4, 4)));
+    st.creation_us = static_cast<core::TimestampUs>(*from_be64(bytes.substr(8, 8)));
+    if (std::string why = session_state_error(st); !why.empty()) {
+      return store_error(StoreErrc::kCorrupt, where + why);
+    }
+    return st;
+  }
+
+  Result<std::vector<std::string>> get_session_messages(std::string_view session_id, int begin,
+                                                        int end) override {
+    std::vector<std::string> out;
+    // No message can exist under a session id that put_session_message refuses.
+    if (!session_id_error(session_id).empty()) return out;
+    begin = std::max(begin, 1);
+    if (end < begin) return out;
+    Cursor cursor;
+    if (int rc = cursor.open(txn_, dbis_.fix_messages); rc != 0) {
+      return fail(rc, "open fix_messages cursor");
+    }
+    const std::string prefix = session_prefix(session_id);
+    const std::string start = session_message_key(session_id, begin);
+    MDB_val k = as_val(start);
+    MDB_val v;
+    int rc = cursor.get(&k, &v, MDB_SET_RANGE);
+    for (; rc == 0; rc = cursor.get(&k, &v, MDB_NEXT)) {
+      Result<std::optional<int>> seq = message_seq_of(prefix, as_view(k));
+      if (!seq) return tl::unexpected(seq.error());
+      if (!*seq || **seq > end) break;  // another session, or past the range
+      out.emplace_back(as_view(v));
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) return fail(rc, "scan fix_messages");
+    return out;
+  }
+
   // The first LMDB failure seen in this transaction (not "not found"/"exists"). After one,
   // LMDB refuses the transaction, so a write function that ignored it must not succeed.
   const std::optional<StoreError>& poisoned() const { return poisoned_; }
@@ -462,6 +561,31 @@ class LmdbTxn : public Base {
              std::to_string(max_key_size() - 8);
     }
     return {};
+  }
+
+  // Empty when id can key a FIX session: its fix_messages keys add '\0' and 4 bytes of seq.
+  std::string session_id_error(std::string_view id) const {
+    if (id.empty()) return "empty session id";
+    if (id.find('\0') != std::string_view::npos) {
+      return "session id \"" + printable(id) + "\" contains \\0";
+    }
+    if (id.size() + 5 > max_key_size()) {
+      return "session id of " + std::to_string(id.size()) + " bytes; a session key holds " +
+             std::to_string(max_key_size() - 5);
+    }
+    return {};
+  }
+
+  // The seq of a fix_messages key of the session with this prefix; nullopt when the key belongs
+  // to another session; kCorrupt when it has the prefix but not 4 bytes of seq >= 1 after it.
+  Result<std::optional<int>> message_seq_of(std::string_view prefix, std::string_view key) {
+    if (key.substr(0, prefix.size()) != prefix) return std::optional<int>();
+    std::optional<std::uint32_t> seq = from_be32(key.substr(prefix.size()));
+    if (!seq || *seq == 0 || *seq > static_cast<std::uint32_t>(std::numeric_limits<int>::max())) {
+      return store_error(StoreErrc::kCorrupt,
+                         "fix_messages[" + printable(key) + "]: not a session id and a seq");
+    }
+    return std::optional<int>(static_cast<int>(*seq));
   }
 
   // Meta integers (8-byte big-endian); absent is 0.
@@ -774,6 +898,58 @@ class LmdbWriteTxn final : public LmdbTxn<WriteTxn> {
     return drop_retry(client_order_id);
   }
 
+  Status put_session(std::string_view session_id, const SessionState& state) override {
+    if (std::string why = session_id_error(session_id); !why.empty()) {
+      return store_error(StoreErrc::kAborted, "put fix session: " + why);
+    }
+    if (std::string why = session_state_error(state); !why.empty()) {
+      return store_error(StoreErrc::kAborted,
+                         "put fix session " + printable(session_id) + ": " + why);
+    }
+    const std::string bytes = encode_session_state(state);
+    MDB_val k = as_val(session_id);
+    MDB_val v = as_val(bytes);
+    if (int rc = mdb_put(txn_, dbis_.fix_sessions, &k, &v, 0); rc != 0) {
+      return fail(rc, "put fix session " + printable(session_id));
+    }
+    return {};
+  }
+
+  Status put_session_message(std::string_view session_id, int seq,
+                             std::string_view message) override {
+    if (std::string why = session_id_error(session_id); !why.empty()) {
+      return store_error(StoreErrc::kAborted, "put fix message: " + why);
+    }
+    if (seq < 1) {
+      return store_error(StoreErrc::kAborted, "put fix message " + printable(session_id) +
+                                                  ": seq " + std::to_string(seq) + " < 1");
+    }
+    const std::string key = session_message_key(session_id, seq);
+    MDB_val k = as_val(key);
+    MDB_val v = as_val(message);
+    if (int rc = mdb_put(txn_, dbis_.fix_messages, &k, &v, 0); rc != 0) {
+      return fail(rc, "put fix message " + printable(session_id) + " " + std::to_string(seq));
+    }
+    return {};
+  }
+
+  Result<std::size_t> trim_session_messages(std::string_view session_id, int below_seq,
+                                            std::size_t max_items) override {
+    if (!session_id_error(session_id).empty()) return std::size_t{0};
+    return delete_session_messages(session_id, below_seq, max_items);
+  }
+
+  Status reset_session(std::string_view session_id, core::TimestampUs creation_us) override {
+    if (std::string why = session_id_error(session_id); !why.empty()) {
+      return store_error(StoreErrc::kAborted, "reset fix session: " + why);
+    }
+    Result<std::size_t> deleted =
+        delete_session_messages(session_id, std::numeric_limits<std::int64_t>::max(),
+                                std::numeric_limits<std::size_t>::max());
+    if (!deleted) return tl::unexpected(deleted.error());
+    return put_session(session_id, SessionState{1, 1, creation_us});
+  }
+
  private:
   Status put_meta_u64(std::string_view name, std::uint64_t value) {
     const std::string bytes = be64(value);
@@ -783,6 +959,34 @@ class LmdbWriteTxn final : public LmdbTxn<WriteTxn> {
       return fail(rc, "put meta " + std::string(name));
     }
     return {};
+  }
+
+  // Deletes the session's messages with seq < below_seq, oldest first, at most max_items.
+  // Every round takes the session's first key afresh: what it deletes is always the front.
+  Result<std::size_t> delete_session_messages(std::string_view session_id, std::int64_t below_seq,
+                                              std::size_t max_items) {
+    const std::string prefix = session_prefix(session_id);
+    Cursor cursor;
+    if (int rc = cursor.open(txn_, dbis_.fix_messages); rc != 0) {
+      return fail(rc, "open fix_messages cursor");
+    }
+    std::size_t deleted = 0;
+    while (deleted < max_items) {
+      MDB_val k = as_val(prefix);
+      MDB_val v;
+      int rc = cursor.get(&k, &v, MDB_SET_RANGE);
+      if (rc == MDB_NOTFOUND) break;
+      if (rc != 0) return fail(rc, "first fix message of " + printable(session_id));
+      Result<std::optional<int>> seq = message_seq_of(prefix, as_view(k));
+      if (!seq) return tl::unexpected(seq.error());
+      if (!*seq || **seq >= below_seq) break;
+      if (rc = cursor.del(); rc != 0) {
+        return fail(rc,
+                    "delete fix message " + printable(session_id) + " " + std::to_string(**seq));
+      }
+      ++deleted;
+    }
+    return deleted;
   }
 
   // Deletes the order's retry entry and its due index key; nothing to do when it has none.
@@ -1035,7 +1239,9 @@ Result<Dbis> open_tables(MDB_env* env, const std::string& path) {
                                                      {"events", &d.events},
                                                      {"retries", &d.retries},
                                                      {"retries_due", &d.retries_due},
-                                                     {"meta", &d.meta}};
+                                                     {"meta", &d.meta},
+                                                     {"fix_sessions", &d.fix_sessions},
+                                                     {"fix_messages", &d.fix_messages}};
   for (const auto& [name, dbi] : tables) {
     if (int rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi); rc != 0) {
       mdb_txn_abort(txn);

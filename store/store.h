@@ -12,6 +12,8 @@
 //   retries_due   big-endian due_us + id      -> (empty)           the schedule by due time
 //   meta          "schema_version"            -> "1"       a store of another version is refused
 //                 "last_event_seq", "published_seq"          event sequence and Kafka cursor
+//   fix_sessions  session_id                  -> SessionState      FIX sequence numbers
+//   fix_messages  session_id '\0' big-endian u32 seq -> raw FIX message   sent messages
 //
 // Threads: submit() may be called from any thread. Write functions run on the store's single
 // committer thread, each in its own nested transaction inside one group commit; `done`
@@ -100,6 +102,14 @@ struct CompactionStats {
   bool more = false;  // the per-call bound was reached; call again
 };
 
+// One FIX session's sequence numbers (the QuickFIX MessageStore lives in adapters/fix; the store
+// only sees these values). session_id is QuickFIX's SessionID::toString().
+struct SessionState {
+  std::int32_t next_sender = 1;       // >= 1
+  std::int32_t next_target = 1;       // >= 1
+  core::TimestampUs creation_us = 0;  // when the session was created or last reset
+};
+
 struct OrderFilter {
   std::optional<std::string> account;
   std::optional<std::string> broker;
@@ -137,6 +147,12 @@ class ReadTxn {
                                                       std::size_t limit) = 0;
   // The earliest due time of any entry, nullopt when the schedule is empty.
   virtual Result<std::optional<core::TimestampUs>> next_retry_due() = 0;
+
+  // FIX session store. kNotFound when the session was never stored.
+  virtual Result<SessionState> get_session(std::string_view session_id) = 0;
+  // The stored messages with begin <= seq <= end, in seq order; missing seqs are skipped.
+  virtual Result<std::vector<std::string>> get_session_messages(std::string_view session_id,
+                                                                int begin, int end) = 0;
 };
 
 class WriteTxn : public ReadTxn {
@@ -172,6 +188,20 @@ class WriteTxn : public ReadTxn {
   virtual Status schedule_retry(const RetryEntry& entry) = 0;
   // No-op when the order has no entry.
   virtual Status cancel_retry(std::string_view client_order_id) = 0;
+
+  // FIX session store. A session_id is non-empty, has no '\0' and at most max key size - 5
+  // bytes (the message key appends '\0' and 4 bytes of seq); otherwise kAborted.
+  // Inserts or replaces the session's state; sequence numbers below 1 are kAborted.
+  virtual Status put_session(std::string_view session_id, const SessionState& state) = 0;
+  // Inserts or replaces the message stored under seq (>= 1, else kAborted).
+  virtual Status put_session_message(std::string_view session_id, int seq,
+                                     std::string_view message) = 0;
+  // Deletes the session's messages with seq < below_seq, oldest first, at most max_items;
+  // returns how many it deleted (fewer than max_items: nothing older is left).
+  virtual Result<std::size_t> trim_session_messages(std::string_view session_id, int below_seq,
+                                                    std::size_t max_items) = 0;
+  // Deletes every message of the session and stores {1, 1, creation_us}.
+  virtual Status reset_session(std::string_view session_id, core::TimestampUs creation_us) = 0;
 };
 
 struct StoreStats {

@@ -3,6 +3,9 @@
 // Threads: QuickFIX's initiator thread runs every Application callback (onLogon, fromApp...)
 // and calls the listener from there; send_* run on the gateway's dispatcher thread for this
 // broker. sent_by_seq_ is the only state both touch, under sent_mu_.
+//
+// Session store: LmdbMessageStoreFactory, in the gateway's store (lmdb_message_store.h says
+// which writes wait for the disk and why). Secrets are stripped there before anything is stored.
 #include "adapters/fix/fix_adapter.h"
 
 #include <atomic>
@@ -15,14 +18,13 @@
 
 #include <quickfix/Application.h>
 #include <quickfix/DataDictionary.h>
-#include <quickfix/FileStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/SocketInitiator.h>
 #include <spdlog/spdlog.h>
 
 #include "adapters/fix/fix_mapping.h"
-#include "adapters/fix/masking_store.h"
+#include "adapters/fix/lmdb_message_store.h"
 #include "adapters/fix/spdlog_fix_log.h"
 
 namespace brokergw::adapters::fix {
@@ -47,26 +49,41 @@ tl::expected<std::string, std::string> read_secret_file(const std::string& path)
   return s;
 }
 
+// "HH:MM:SS" minus one second, wrapping at midnight (the config table checked the format).
+std::string one_second_before(const std::string& hhmmss) {
+  int total = std::stoi(hhmmss.substr(0, 2)) * 3600 + std::stoi(hhmmss.substr(3, 2)) * 60 +
+              std::stoi(hhmmss.substr(6, 2));
+  total = (total + 86399) % 86400;
+  char out[9];
+  std::snprintf(out, sizeof out, "%02d:%02d:%02d", total / 3600, (total / 60) % 60, total % 60);
+  return out;
+}
+
 class FixAdapter final : public BrokerAdapter, public FIX::Application {
  public:
-  FixAdapter(config::BrokerConfig cfg, std::string password, std::string store_dir)
+  FixAdapter(config::BrokerConfig cfg, std::string password, store::Store& store)
       : cfg_(std::move(cfg)),
         password_(std::move(password)),
         session_id_(cfg_.fix_version, cfg_.sender_comp_id, cfg_.target_comp_id),
-        file_store_factory_(store_dir),
-        store_factory_(file_store_factory_) {
+        store_factory_(
+            store, {.retain_messages = 100000, .daily_schedule = cfg_.sequence_reset == "daily"}) {
     FIX::Dictionary defaults;
     defaults.setString("ConnectionType", "initiator");
-    // Always-on session: StartTime == EndTime means no daily session boundary (and so no
-    // implicit sequence reset); resets are an explicit, documented operator action.
-    defaults.setString("StartTime", "00:00:00");
-    defaults.setString("EndTime", "00:00:00");
+    // Always-on session. QuickFIX 1.15.1 reads StartTime == EndTime as a daily window checked
+    // against the store's creation time; LmdbMessageStore answers that check so that it always
+    // passes (lmdb_message_store.h, "Session window"). Together with the three Reset* = N
+    // below, no sequence reset ever happens implicitly: not at a restart, not at midnight.
+    // sequence_reset = "daily": the window ends one second before daily_reset_time and the
+    // next one starts at it, with sequence numbers reset (the store then answers its real
+    // creation time, so QuickFIX sees the new period).
+    const bool daily = cfg_.sequence_reset == "daily";
+    defaults.setString("StartTime", daily ? cfg_.daily_reset_time : "00:00:00");
+    defaults.setString("EndTime", daily ? one_second_before(cfg_.daily_reset_time) : "00:00:00");
     defaults.setInt("HeartBtInt", static_cast<int>(cfg_.heartbeat_interval_s));
     defaults.setInt("ReconnectInterval", static_cast<int>(cfg_.reconnect_interval_s));
     defaults.setString("UseDataDictionary", "Y");
     defaults.setString("DataDictionary", cfg_.data_dictionary);
-    defaults.setString("FileStorePath", store_dir);
-    defaults.setString("ResetOnLogon", "N");
+    defaults.setString("ResetOnLogon", cfg_.sequence_reset == "on_logon" ? "Y" : "N");
     defaults.setString("ResetOnLogout", "N");
     defaults.setString("ResetOnDisconnect", "N");
     defaults.setString("PersistMessages", "Y");
@@ -83,9 +100,16 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
 
   void start(AdapterListener& listener) override {
     listener_ = &listener;
-    initiator_ =
-        std::make_unique<FIX::SocketInitiator>(*this, store_factory_, settings_, log_factory_);
-    initiator_->start();
+    try {
+      initiator_ =
+          std::make_unique<FIX::SocketInitiator>(*this, store_factory_, settings_, log_factory_);
+      initiator_->start();
+    } catch (const std::exception& e) {
+      // The session store could not be loaded (or the settings were refused): nothing can be
+      // sent to this broker, and guessing sequence numbers is not an option.
+      spdlog::critical("broker {}: cannot start the FIX initiator: {}", cfg_.name, e.what());
+      throw;
+    }
     spdlog::info("broker {}: FIX initiator started towards {}:{} as {}", cfg_.name, cfg_.host,
                  cfg_.port, session_id_.toString());
   }
@@ -225,8 +249,7 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
   std::string password_;  // from password_file; only ever placed in the outgoing Logon
   FIX::SessionID session_id_;
   FIX::SessionSettings settings_;
-  FIX::FileStoreFactory file_store_factory_;
-  MaskingStoreFactory store_factory_;
+  LmdbMessageStoreFactory store_factory_;
   SpdlogLogFactory log_factory_;
   std::unique_ptr<FIX::SocketInitiator> initiator_;
   AdapterListener* listener_ = nullptr;
@@ -238,7 +261,7 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
 }  // namespace
 
 tl::expected<std::unique_ptr<BrokerAdapter>, std::string> make_fix_adapter(
-    const config::BrokerConfig& broker, const std::string& state_dir) {
+    const config::BrokerConfig& broker, const std::string& state_dir, store::Store& store) {
   const std::string who = "broker " + broker.name + ": ";
   if (broker.fix_version != "FIX.4.4" && broker.fix_version != "FIX.4.2") {
     return tl::unexpected(who + "fix_version " + broker.fix_version + " is not supported");
@@ -259,13 +282,15 @@ tl::expected<std::unique_ptr<BrokerAdapter>, std::string> make_fix_adapter(
     if (!secret) return tl::unexpected(who + secret.error());
     password = std::move(*secret);
   }
-  std::filesystem::path dir = std::filesystem::path(state_dir) / "fix" / broker.name;
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return tl::unexpected(who + "cannot create " + dir.string() + ": " + ec.message());
+  // Sessions of an earlier version lived in QuickFIX FileStore files; their sequence numbers
+  // move into the store once, so an upgrade is not a sequence reset.
+  const std::string legacy_dir = (std::filesystem::path(state_dir) / "fix" / broker.name).string();
+  const FIX::SessionID session(broker.fix_version, broker.sender_comp_id, broker.target_comp_id);
+  if (auto imported = import_file_store(store, legacy_dir, session); !imported) {
+    return tl::unexpected(who + imported.error());
+  }
   try {
-    return std::unique_ptr<BrokerAdapter>(
-        new FixAdapter(broker, std::move(password), dir.string()));
+    return std::unique_ptr<BrokerAdapter>(new FixAdapter(broker, std::move(password), store));
   } catch (const std::exception& e) {
     return tl::unexpected(who + "invalid FIX session settings: " + e.what());
   }
