@@ -143,7 +143,12 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
 
   void onCreate(const FIX::SessionID&) override {}
 
-  void onLogon(const FIX::SessionID&) override {
+  void onLogon(const FIX::SessionID& id) override {
+    // Application messages are sent only while logged on, so every one from this logon on
+    // has at least the sequence number the session expects to send next now.
+    if (FIX::Session* session = FIX::Session::lookupSession(id)) {
+      first_seq_this_logon_ = session->getExpectedSenderNum();
+    }
     logged_on_ = true;
     spdlog::info("broker {}: logged on", cfg_.name);
     if (listener_) listener_->on_session_state(cfg_.name, true, "logon");
@@ -163,14 +168,18 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
   }
 
   void toApp(FIX::Message& msg, const FIX::SessionID&) throw(FIX::DoNotSend) override {
-    // A session-level resend of an application message would replay a possibly stale order
-    // behind the gateway's back. The order core decides what is resent (same ClOrdID,
-    // PossResend); the session gap-fills instead.
+    const std::string& seq = msg.getHeader().getField(FIX::FIELD::MsgSeqNum);
+    // A session-level resend (PossDupFlag=Y) of a message sent before this logon would replay
+    // a possibly stale order behind the gateway's back: whether such an order goes again is
+    // the order core's decision (status query, then the same ClOrdID with PossResend), so the
+    // session gap-fills it. A message of the current logon that the broker asks for again
+    // (typically one that crossed the broker's ResendRequest after a reconnect) is resent:
+    // it is seconds old, and PossDupFlag with the same ClOrdID lets the broker drop a copy.
     if (msg.getHeader().isSetField(FIX::FIELD::PossDupFlag) &&
-        msg.getHeader().getField(FIX::FIELD::PossDupFlag) == "Y") {
+        msg.getHeader().getField(FIX::FIELD::PossDupFlag) == "Y" &&
+        std::stoi(seq) < first_seq_this_logon_.load()) {
       throw FIX::DoNotSend();
     }
-    const std::string& seq = msg.getHeader().getField(FIX::FIELD::MsgSeqNum);
     SentRef ref{msg.isSetField(FIX::FIELD::ClOrdID) ? msg.getField(FIX::FIELD::ClOrdID) : "",
                 msg.getHeader().getField(FIX::FIELD::MsgType)};
     std::lock_guard lock(sent_mu_);
@@ -254,6 +263,7 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
   std::unique_ptr<FIX::SocketInitiator> initiator_;
   AdapterListener* listener_ = nullptr;
   std::atomic<bool> logged_on_{false};
+  std::atomic<int> first_seq_this_logon_{INT32_MAX};
   std::mutex sent_mu_;
   std::map<int, SentRef> sent_by_seq_;
 };

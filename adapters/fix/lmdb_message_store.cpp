@@ -30,6 +30,10 @@ constexpr std::size_t kTrimPerWrite = 4;
 // A getCreationTime() answer this close after UTC midnight may have failed QuickFIX's date
 // comparison (see the header); reset() is refused for kMidnightHoldUs after such an answer.
 constexpr core::TimestampUs kMidnightGuardUs = 5'000'000;
+// Sender sequence numbers are reserved durably in blocks: one synced commit per block instead
+// of one per outgoing message. After a crash the session resumes at the end of the block; the
+// broker sees a gap, asks for a resend, and gets a gap fill (nothing is replayed).
+constexpr int kSenderBlock = 1024;
 constexpr core::TimestampUs kMidnightHoldUs = 60'000'000;
 constexpr core::TimestampUs kDayUs = 86'400'000'000;
 
@@ -71,9 +75,24 @@ class LmdbMessageStore final : public FIX::MessageStore {
         session_id_(std::move(session_id)),
         options_(options),
         state_(state),
+        reserved_sender_(state.next_sender),
         queued_(std::make_shared<QueuedWrites>()) {}
 
-  ~LmdbMessageStore() override { wait_for_queued(); }
+  // A clean stop stores the exact next sender number, so a graceful restart shows no gap.
+  ~LmdbMessageStore() override {
+    std::lock_guard lock(mu_);
+    wait_for_queued();
+    if (reserved_sender_ == state_.next_sender) return;
+    Status s = store_.write_and_wait([id = session_id_, st = state_](WriteTxn& txn) -> Status {
+      return txn.put_session(id, st);
+    });
+    if (!s) {
+      spdlog::error(
+          "fix {}: cannot store the exact sender sequence at stop ({}); the next logon "
+          "starts at the reserved {}",
+          session_id_, s.error().detail, reserved_sender_);
+    }
+  }
 
   bool set(int seq, const std::string& msg) throw(FIX::IOException) override {
     std::string stored = strip_secrets_for_storage(msg);
@@ -122,25 +141,35 @@ class LmdbMessageStore final : public FIX::MessageStore {
     std::lock_guard lock(mu_);
     SessionState next = state_;
     next.next_sender = value;
-    write_state("setNextSenderMsgSeqNum", next);
+    write_state("setNextSenderMsgSeqNum", next, value);
   }
   void setNextTargetMsgSeqNum(int value) throw(FIX::IOException) override {
     std::lock_guard lock(mu_);
     SessionState next = state_;
     next.next_target = value;
-    write_state("setNextTargetMsgSeqNum", next);
+    write_state("setNextTargetMsgSeqNum", next, reserved_sender_);
   }
+  // Waits only when the durably reserved block of sender numbers runs out (see the header).
   void incrNextSenderMsgSeqNum() throw(FIX::IOException) override {
     std::lock_guard lock(mu_);
     SessionState next = state_;
     ++next.next_sender;
-    write_state("incrNextSenderMsgSeqNum", next);
+    if (next.next_sender > reserved_sender_) {
+      write_state("incrNextSenderMsgSeqNum", next, next.next_sender + kSenderBlock);
+      return;
+    }
+    if (std::optional<StoreError> earlier = take_queued_failure()) {
+      fail("incrNextSenderMsgSeqNum (an earlier queued write failed)", *earlier);
+    }
+    state_ = next;
   }
   // Queued, not waited: see the header.
   void incrNextTargetMsgSeqNum() throw(FIX::IOException) override {
     std::lock_guard lock(mu_);
     ++state_.next_target;
-    queue([id = session_id_, st = state_](WriteTxn& txn) { return txn.put_session(id, st); });
+    queue([id = session_id_, st = persisted(state_, reserved_sender_)](WriteTxn& txn) {
+      return txn.put_session(id, st);
+    });
   }
 
   // The current time, not the stored creation time: see the header ("Session window").
@@ -174,6 +203,7 @@ class LmdbMessageStore final : public FIX::MessageStore {
     spdlog::warn("fix {}: sequence numbers reset to 1/1 (were sender {}, target {})", session_id_,
                  state_.next_sender, state_.next_target);
     state_ = SessionState{1, 1, now};
+    reserved_sender_ = 1;
   }
 
   void refresh() throw(FIX::IOException) override {
@@ -188,20 +218,30 @@ class LmdbMessageStore final : public FIX::MessageStore {
     });
     if (!s) fail("refresh", s.error());
     state_ = *loaded;
+    reserved_sender_ = state_.next_sender;
   }
 
  private:
-  // Caller holds mu_. Writes `next` durably, then adopts it. Any failure (this write, or a
-  // queued one before it) throws and leaves the numbers in memory unchanged, so QuickFIX does
-  // not send the message this sequence number was for.
-  void write_state(const char* what, const SessionState& next) {
-    Status s = store_.write_and_wait(
-        [id = session_id_, next](WriteTxn& txn) -> Status { return txn.put_session(id, next); });
+  // What the store holds: the sender number is the reserved bound, never below the true one.
+  static SessionState persisted(SessionState st, int reserved_sender) {
+    st.next_sender = reserved_sender;
+    return st;
+  }
+
+  // Caller holds mu_. Writes `next` durably (with `reserved_sender` as the stored sender
+  // number), then adopts both. Any failure (this write, or a queued one before it) throws and
+  // leaves the numbers in memory unchanged, so QuickFIX does not send the message this
+  // sequence number was for.
+  void write_state(const char* what, const SessionState& next, int reserved_sender) {
+    Status s =
+        store_.write_and_wait([id = session_id_, st = persisted(next, reserved_sender)](
+                                  WriteTxn& txn) -> Status { return txn.put_session(id, st); });
     if (!s) fail(what, s.error());
     if (std::optional<StoreError> earlier = take_queued_failure()) {
       fail(std::string(what) + " (an earlier queued write failed)", *earlier);
     }
     state_ = next;
+    reserved_sender_ = reserved_sender;
   }
 
   // Caller holds mu_ (so queued writes carry the state in call order).
@@ -242,7 +282,8 @@ class LmdbMessageStore final : public FIX::MessageStore {
   const std::string session_id_;
   const LmdbMessageStoreOptions options_;
   mutable std::mutex mu_;
-  SessionState state_;                                     // guarded by mu_
+  SessionState state_;   // guarded by mu_
+  int reserved_sender_;  // guarded by mu_; the stored next sender number, >= state_.next_sender
   mutable core::TimestampUs midnight_guard_until_us_ = 0;  // guarded by mu_
   std::shared_ptr<QueuedWrites> queued_;
 };

@@ -11,14 +11,18 @@
 // own mutex. Completions run on the store's committer thread and only touch a small tracker.
 //
 // Durability, per method (decision, docs/STORE.md "FIX session store"):
-//  * incrNextSenderMsgSeqNum, setNextSenderMsgSeqNum, setNextTargetMsgSeqNum, reset: wait
-//    until durable. QuickFIX 1.15.1 stores an outgoing message (set + incrNextSender, in
-//    Session::persist) *before* it writes the bytes to the socket, so waiting here means a
-//    sequence number is on disk before it is on the wire: a crash, even kill -9, never makes
-//    the gateway reuse a sequence number ("MsgSeqNum too low" and a logout by the broker).
-//  * set: queued, not waited. QuickFIX always follows it with incrNextSenderMsgSeqNum, which
-//    waits; the committer is FIFO, so the message is durable first. If the set failed, that
-//    wait throws and QuickFIX does not send the message.
+//  * incrNextSenderMsgSeqNum: sender numbers are reserved durably in blocks of 1024. The
+//    stored next-sender number is the end of the reserved block, always >= the true one; an
+//    increment waits for a synced commit only when it leaves the block. QuickFIX 1.15.1 stores
+//    an outgoing message (set + incrNextSender, in Session::persist) *before* it writes the
+//    bytes, so a number is always covered by a durable reservation before it is on the wire: a
+//    crash, even kill -9, never makes the gateway reuse one ("MsgSeqNum too low" and a
+//    logout). After a crash the session resumes at the end of the block; the broker sees a
+//    gap, sends a ResendRequest and gets a gap fill. A clean stop stores the exact number.
+//  * setNextSenderMsgSeqNum, setNextTargetMsgSeqNum, reset: wait until durable.
+//  * set: queued, not waited (FIFO). A failed queued write makes the next increment throw,
+//    so QuickFIX stops sending; a message whose store failed is gap-filled if ever requested,
+//    as every application message is.
 //  * incrNextTargetMsgSeqNum: queued, not waited. QuickFIX calls it after fromApp returned,
 //    and fromApp journals a report in a synced commit first; FIFO puts the increment after the
 //    journal. Losing it in a crash only makes the gateway ask the broker to resend (reports are
