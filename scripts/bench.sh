@@ -19,7 +19,7 @@ echo "== build (Release, $BUILD)"
 cmake -G Ninja -S . -B "$BUILD" -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Release \
   >/dev/null
 ninja -C "$BUILD" ${BROKERGW_JOBS:+-j "$BROKERGW_JOBS"} \
-  brokergw brokersim bench_floor_lmdb bench_floor_quickfix bench_intake
+  brokergw brokersim bench_floor_lmdb bench_floor_quickfix bench_intake bench_events
 
 RUN=$(mktemp -d /tmp/brokergw-bench.XXXXXX)
 trap 'rm -rf "$RUN"' EXIT
@@ -35,6 +35,8 @@ echo "== durable intake: HTTP API -> store -> FIX -> brokersim"
 intake_rc=0
 "$BUILD/bench/bench_intake" --json "$RUN/intake.json" || intake_rc=$?
 [ -s "$RUN/intake.json" ] || exit "$intake_rc"
+echo "== events: store -> publisher -> Kafka (mock cluster); the FIX path with and without Kafka"
+"$BUILD/bench/bench_events" --json "$RUN/events.json"
 
 # The machine, as docs/BENCHMARKS.md reports it.
 cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -54,7 +56,7 @@ jq -n \
   --arg compiler "$(clang++-14 --version | head -1)" \
   --arg load_before "$LOAD_BEFORE" --arg load_after "$(cut -d' ' -f1-3 /proc/loadavg)" \
   --slurpfile lmdb "$RUN/lmdb.json" --slurpfile quickfix "$RUN/quickfix.json" \
-  --slurpfile intake "$RUN/intake.json" '
+  --slurpfile intake "$RUN/intake.json" --slurpfile events "$RUN/events.json" '
   ($intake[0].max.reached_sim_per_s) as $x
   | ($quickfix[0].max.received_per_s) as $y
   | ($lmdb[0].raw_synced_commit.commits_per_s) as $z
@@ -74,7 +76,7 @@ jq -n \
         target_met_quickfix: ($x >= 0.5 * $y),
         exactly_once: $intake[0].exactly_once
       },
-      floor_lmdb: $lmdb[0], floor_quickfix: $quickfix[0], intake: $intake[0]
+      floor_lmdb: $lmdb[0], floor_quickfix: $quickfix[0], intake: $intake[0], events: $events[0]
     }' >"$RUN/result.json"
 mkdir -p bench/results
 cp "$RUN/result.json" bench/results/latest.json
@@ -105,5 +107,8 @@ jq -r '
   "CPU per order at the maximum: gateway \($i.max.cpu_us_per_order.gateway) us, simulator \($i.max.cpu_us_per_order.sim) us, HTTP clients \($i.max.cpu_us_per_order.client) us; raw QuickFIX: \(.floor_quickfix.max.cpu_us_per_msg) us per message, both sides",
   "other load on the machine meanwhile: \([$i.fixed, $i.max_levels[]] | map(.other_cpu_share) | max * 100 | round)% of the CPUs at most (compare runs only when this is low)"
 ' bench/results/latest.json
+jq -r '.events as $e |
+  "events: backlog published at \($e.publish_throughput.events_per_s | floor)/s (target >= 100000/s: \(if $e.publish_throughput.events_per_s >= 100000 then "met" else "NOT met" end)); report received -> Kafka delivery at \($e.publish_latency.offered_per_s)/s: p50 \($e.publish_latency.latency.p50_us / 1000) ms, p99 \($e.publish_latency.latency.p99_us / 1000) ms",
+  "FIX path p99 at \($e.fix_path_without_kafka.offered_per_s)/s: \($e.fix_path_without_kafka.latency.p99_us / 1000) ms without Kafka, \($e.fix_path_with_kafka.latency.p99_us / 1000) ms with Kafka: \($e.fix_path_p99_increase * 100 | round)% (target <= 10%)"' bench/results/latest.json
 jq -e '.summary.exactly_once' bench/results/latest.json >/dev/null
 exit "$intake_rc"

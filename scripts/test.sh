@@ -19,7 +19,8 @@ if [ "${BROKERGW_QUICK:-0}" != 1 ]; then
     ctest --test-dir build-asan --output-on-failure --timeout 600 -j2
   echo "== build + concurrency tests under ThreadSanitizer"
   scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=Debug -DBROKERGW_SANITIZE=thread
-  TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure --timeout 600 \
+  TSAN_OPTIONS="halt_on_error=1 suppressions=$(pwd)/tests/tsan.supp" \
+    ctest --test-dir build-tsan --output-on-failure --timeout 600 \
     -j2 -L concurrency
 fi
 
