@@ -36,29 +36,14 @@
 
 #include "adapters/fix/lmdb_message_store.h"
 #include "store/store.h"
+#include "tests/integration/temp_dir.h"
 
 namespace brokergw::adapters::fix {
 namespace {
 
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/brokergw-fixstore-XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using TempDir = ::brokergw::testing::TempDir;
 
 std::unique_ptr<store::Store> open_store(const std::string& dir) {
   store::LmdbOptions options;

@@ -28,29 +28,14 @@
 #include <gtest/gtest.h>
 
 #include "store/store.h"
+#include "tests/integration/temp_dir.h"
 
 extern char** environ;
 
 namespace brokergw::store {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/brokergw-store-XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = ::brokergw::testing::TempDir;
 
 std::uint64_t test_seed() {
   if (const char* s = std::getenv("BROKERGW_TEST_SEED")) return std::strtoull(s, nullptr, 10);

@@ -17,27 +17,12 @@
 
 #include "store/order_codec.h"
 #include "store/store.h"
+#include "tests/integration/temp_dir.h"
 
 namespace brokergw::store {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/brokergw-store-XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = ::brokergw::testing::TempDir;
 
 std::unique_ptr<Store> open_store(const std::string& dir) {
   auto s = open_lmdb_store(LmdbOptions{dir, 64ull << 20, 512});

@@ -16,6 +16,7 @@
 
 #include "gateway/core/order.h"
 #include "store/store.h"
+#include "tests/integration/temp_dir.h"
 
 namespace brokergw::store {
 namespace {
@@ -23,24 +24,7 @@ namespace {
 using core::Decimal;
 using core::OrderState;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/brokergw-store-XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using TempDir = ::brokergw::testing::TempDir;
 
 core::Order test_order(const std::string& id, const std::string& account = "acc1",
                        const std::string& broker = "brk1", const std::string& symbol = "AAPL") {
