@@ -1,49 +1,30 @@
-# System tests: the gateway and simulator processes end to end over loopback.
+# System tests: the real gateway and simulator processes end to end over loopback, each test
+# binary with the harness (tests/system/harness.h) and the paths of the executables it runs.
+include(GoogleTest)
+
+function(brokergw_system_test name labels)
+  add_executable(${name} ${PROJECT_SOURCE_DIR}/tests/system/harness.cpp ${ARGN})
+  target_link_libraries(${name} PRIVATE GTest::gtest_main PkgConfig::HTTPLIB
+    nlohmann_json::nlohmann_json Threads::Threads)
+  target_compile_definitions(${name} PRIVATE
+    BROKERGW_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    BROKERGW_BIN="$<TARGET_FILE:brokergw>"
+    BROKERSIM_BIN="$<TARGET_FILE:brokersim>")
+  add_dependencies(${name} brokergw brokersim)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 PROPERTIES TIMEOUT 180 LABELS ${labels})
+endfunction()
+
 if(TARGET brokergw AND TARGET brokersim)
-  include(GoogleTest)
-  add_executable(system_order_path
-    ${PROJECT_SOURCE_DIR}/tests/system/harness.cpp
+  # The order path: submit, fills, cancel, reject, idempotency, kill -9.
+  brokergw_system_test(system_order_path system
     ${PROJECT_SOURCE_DIR}/tests/system/order_path_test.cpp)
-  target_link_libraries(system_order_path PRIVATE GTest::gtest_main PkgConfig::HTTPLIB
-    nlohmann_json::nlohmann_json Threads::Threads)
-  target_compile_definitions(system_order_path PRIVATE
-    BROKERGW_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    BROKERGW_BIN="$<TARGET_FILE:brokergw>"
-    BROKERSIM_BIN="$<TARGET_FILE:brokersim>")
-  add_dependencies(system_order_path brokergw brokersim)
-  gtest_discover_tests(system_order_path DISCOVERY_TIMEOUT 30
-    PROPERTIES TIMEOUT 120 LABELS system)
-endif()
-
-# The event pipeline end to end: gateway + simulator processes, Kafka = librdkafka's mock
-# cluster hosted by the test process on loopback.
-if(TARGET brokergw AND TARGET brokersim AND TARGET brokergw_kafka_mock)
-  add_executable(system_events
-    ${PROJECT_SOURCE_DIR}/tests/system/harness.cpp
-    ${PROJECT_SOURCE_DIR}/tests/system/events_test.cpp)
-  target_link_libraries(system_events PRIVATE GTest::gtest_main brokergw_kafka_mock
-    PkgConfig::HTTPLIB nlohmann_json::nlohmann_json Threads::Threads)
-  target_compile_definitions(system_events PRIVATE
-    BROKERGW_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    BROKERGW_BIN="$<TARGET_FILE:brokergw>"
-    BROKERSIM_BIN="$<TARGET_FILE:brokersim>")
-  add_dependencies(system_events brokergw brokersim)
-  gtest_discover_tests(system_events DISCOVERY_TIMEOUT 30
-    PROPERTIES TIMEOUT 180 LABELS "system;kafka")
-endif()
-
-# The overseas link: timeouts, unknown resolution, backoff, isolation, session recovery.
-if(TARGET brokergw AND TARGET brokersim)
-  add_executable(system_link
-    ${PROJECT_SOURCE_DIR}/tests/system/harness.cpp
+  # The overseas link: timeouts, unknown resolution, backoff, isolation, session recovery.
+  brokergw_system_test(system_link system
     ${PROJECT_SOURCE_DIR}/tests/system/link_test.cpp)
-  target_link_libraries(system_link PRIVATE GTest::gtest_main PkgConfig::HTTPLIB
-    nlohmann_json::nlohmann_json Threads::Threads)
-  target_compile_definitions(system_link PRIVATE
-    BROKERGW_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    BROKERGW_BIN="$<TARGET_FILE:brokergw>"
-    BROKERSIM_BIN="$<TARGET_FILE:brokersim>")
-  add_dependencies(system_link brokergw brokersim)
-  gtest_discover_tests(system_link DISCOVERY_TIMEOUT 30
-    PROPERTIES TIMEOUT 120 LABELS "system;link")
+  # The event pipeline; Kafka is librdkafka's mock cluster hosted by the test process.
+  if(TARGET brokergw_kafka_mock)
+    brokergw_system_test(system_events system
+      ${PROJECT_SOURCE_DIR}/tests/system/events_test.cpp)
+    target_link_libraries(system_events PRIVATE brokergw_kafka_mock)
+  endif()
 endif()
