@@ -200,6 +200,7 @@ json bench_fix_path(bool with_kafka, int rate, double seconds) {
     clients.emplace_back([&, t] {
       httplib::Client c("127.0.0.1", stack.api_port());
       c.set_keep_alive(true);
+      c.set_tcp_nodelay(true);  // or Nagle and delayed ACKs stall every request ~40 ms
       for (int i = t; i < total; i += threads) {
         const std::int64_t at = start_ns + static_cast<std::int64_t>(i * 1e9 / rate);
         bench::sleep_until_ns(at);
