@@ -14,6 +14,7 @@
 #include <tl/expected.hpp>
 
 #include "gateway/core/order.h"
+#include "gateway/core/resolution.h"
 
 namespace brokergw::adapters {
 
@@ -42,9 +43,43 @@ struct BrokerReport {
   // The broker refused a NewOrderSingle because it already has this ClOrdID: the order is
   // there (our resend crossed an earlier copy), not rejected.
   bool duplicate_order = false;
+  // The broker refused our status request for this order (FIX: BusinessMessageReject 35=j
+  // or a session Reject referring to the OrderStatusRequest): it cannot be asked.
+  bool status_unsupported = false;
   core::OrderEvent event;
   std::string summary;  // one line for logs (never contains credentials)
 };
+
+namespace detail {
+struct KindOf {
+  core::ReportKind operator()(const core::EvAck&) const { return core::ReportKind::kAck; }
+  core::ReportKind operator()(const core::EvFill&) const { return core::ReportKind::kFill; }
+  core::ReportKind operator()(const core::EvReject&) const { return core::ReportKind::kReject; }
+  core::ReportKind operator()(const core::EvCanceled&) const { return core::ReportKind::kCanceled; }
+  core::ReportKind operator()(const core::EvCancelRejected&) const {
+    return core::ReportKind::kCancelRejected;
+  }
+  core::ReportKind operator()(const core::EvReplaced&) const { return core::ReportKind::kReplaced; }
+  core::ReportKind operator()(const core::EvReplaceRejected&) const {
+    return core::ReportKind::kReplaceRejected;
+  }
+  core::ReportKind operator()(const core::EvExpired&) const { return core::ReportKind::kExpired; }
+  core::ReportKind operator()(const core::EvStatus&) const { return core::ReportKind::kStatus; }
+  // Not broker reports (an adapter never produces them): core::apply refuses them.
+  template <class E>
+  core::ReportKind operator()(const E&) const {
+    return core::ReportKind::kAck;
+  }
+};
+}  // namespace detail
+
+// What the report is, for the resolution rules (core/resolution.h).
+inline core::ReportKind report_kind(const BrokerReport& report) {
+  if (report.status_unsupported) return core::ReportKind::kStatusUnsupported;
+  if (report.not_at_broker) return core::ReportKind::kStatusUnknown;
+  if (report.duplicate_order) return core::ReportKind::kDuplicateClOrdId;
+  return std::visit(detail::KindOf{}, report.event);
+}
 
 class AdapterListener {
  public:
@@ -66,6 +101,17 @@ class BrokerAdapter {
   // Asks the broker for the order's status by our ClOrdID (FIX OrderStatusRequest 35=H).
   virtual SendResult send_status_request(const core::Order& order) = 0;
   virtual SendResult send_cancel(const core::Order& order, std::string_view cancel_id) = 0;
+
+  // "No false silence": the time (our clock, microseconds since the epoch) up to which the
+  // adapter has proven that every message the broker sent before it has been read and handed
+  // to the listener (whose on_report returned). FIX proves it with a TestRequest: when the
+  // Heartbeat answering a TestRequest sent at t has been processed, everything the broker sent
+  // before it received that TestRequest has been processed too (one ordered TCP stream).
+  // 0 until the first proof. Any thread.
+  virtual core::TimestampUs inbound_read_up_to_us() const = 0;
+  // Asks for such a proof now (FIX: sends a TestRequest unless one is outstanding). Cheap and
+  // idempotent; a no-op while the session is down. Any thread.
+  virtual void probe_inbound(core::TimestampUs now_us) = 0;
 };
 
 }  // namespace brokergw::adapters

@@ -116,16 +116,20 @@ int main(int argc, char** argv) {
     }
     service::BrokerPolicy policy;
     policy.queue_capacity = b.queue_capacity;
-    policy.ack_timeout_ms = b.ack_timeout_ms;
-    policy.resolution = b.unknown_resolution == "resend" ? service::Resolution::kResend
-                                                         : service::Resolution::kStatusQuery;
-    policy.backoff = {.base_ms = b.retry_base_ms,
-                      .cap_ms = b.retry_cap_ms,
-                      .max_attempts = b.retry_max_attempts,
-                      .jitter_pct = b.retry_jitter_pct};
+    core::ResolutionPolicy& rp = policy.rules.policy;
+    rp.strategy =
+        core::strategy_from_string(b.unknown_resolution).value_or(core::Strategy::kStatusQuery);
+    rp.ack_timeout_ms = b.ack_timeout_ms;
+    rp.backoff = {.base_ms = b.retry_base_ms,
+                  .cap_ms = b.retry_cap_ms,
+                  .max_attempts = b.retry_max_attempts,
+                  .jitter_pct = b.retry_jitter_pct};
+    rp.stale_order_age_ms = b.stale_order_age_ms;
+    rp.query_on_reconnect = b.query_on_reconnect;
+    policy.rules.caps.status_query = b.status_query_supported;
     policy.max_messages_per_s = b.max_messages_per_s;
-    policy.stale_order_age_ms = b.stale_order_age_ms;
-    policy.query_on_reconnect = b.query_on_reconnect;
+    policy.resolution_max_per_s = b.resolution_max_per_s;
+    policy.resolution_max_in_flight = b.resolution_max_in_flight;
     lanes.push_back({std::move(*adapter), policy});
   }
 

@@ -35,6 +35,8 @@ constexpr std::array kTopLevelKeys{
     "max_orders",
     "max_inbound_queue",
     "poss_resend_duplicate",
+    "status_requests",
+    "resent_cancel",
     "skip_seq_nums",
     "control_file",
     "rules",
@@ -277,6 +279,25 @@ SimConfig parse_table(const toml::table& root, const std::filesystem::path& base
       c.poss_resend_duplicate = PossResendDuplicatePolicy::kStatus;
     } else {
       r.fail("poss_resend_duplicate", "must be \"reject\" or \"status\"");
+    }
+  }
+
+  if (const auto policy = r.string("status_requests")) {
+    if (*policy == "answer") {
+      c.status_requests = StatusRequestPolicy::kAnswer;
+    } else if (*policy == "unsupported") {
+      c.status_requests = StatusRequestPolicy::kUnsupported;
+    } else {
+      r.fail("status_requests", "must be \"answer\" or \"unsupported\"");
+    }
+  }
+  if (const auto policy = r.string("resent_cancel")) {
+    if (*policy == "too_late") {
+      c.resent_cancel = ResentCancelPolicy::kTooLate;
+    } else if (*policy == "duplicate") {
+      c.resent_cancel = ResentCancelPolicy::kDuplicate;
+    } else {
+      r.fail("resent_cancel", "must be \"too_late\" or \"duplicate\"");
     }
   }
 

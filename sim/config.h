@@ -39,6 +39,8 @@ struct SimConfig {
   std::size_t max_orders = 1'000'000;
   std::size_t max_inbound_queue = 10'000;
   PossResendDuplicatePolicy poss_resend_duplicate = PossResendDuplicatePolicy::kReject;
+  StatusRequestPolicy status_requests = StatusRequestPolicy::kAnswer;
+  ResentCancelPolicy resent_cancel = ResentCancelPolicy::kTooLate;
   // skip_seq_nums: how many outbound sequence numbers a skip_seq_after fault skips. When the
   // key is set, every order skips (rules may opt out with skip_seq_after = false).
   std::int64_t skip_seq_nums = kDefaultSkipSeqNums;

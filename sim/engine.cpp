@@ -139,6 +139,17 @@ void Engine::on_new_order(const NewOrderIn& in, SteadyMs now, std::vector<Outgoi
 
 void Engine::on_cancel(const CancelIn& in, std::vector<Outgoing>& out) {
   const bool fresh_id = seen_cl_ord_ids_.insert(in.cl_ord_id).second;
+  bool resent = false;  // the same cancel request again (same ClOrdID, same OrigClOrdID)
+  if (fresh_id) {
+    cancel_targets_.emplace(in.cl_ord_id, in.orig_cl_ord_id);
+  } else if (const auto target = cancel_targets_.find(in.cl_ord_id);
+             target != cancel_targets_.end() && target->second == in.orig_cl_ord_id) {
+    resent = true;
+    ++counters_.cancel_resends;
+  }
+  // A reused ClOrdID that is not this cancel sent again, or any reuse under kDuplicate.
+  const bool duplicate =
+      !fresh_id && (!resent || options_.resent_cancel == ResentCancelPolicy::kDuplicate);
   const auto known = order_by_cl_ord_id_.find(in.orig_cl_ord_id);
 
   CancelRejectOut reject;
@@ -148,7 +159,7 @@ void Engine::on_cancel(const CancelIn& in, std::vector<Outgoing>& out) {
     reject.order_id = "NONE";
     reject.ord_status = fix44::kStatusRejected;
     reject.cxl_rej_reason = fix44::kCxlRejUnknownOrder;
-    reject.text = fresh_id ? "unknown OrigClOrdID" : "duplicate ClOrdID; unknown OrigClOrdID";
+    reject.text = duplicate ? "duplicate ClOrdID; unknown OrigClOrdID" : "unknown OrigClOrdID";
     ++counters_.cancel_rejects;
     out.emplace_back(std::move(reject));
     return;
@@ -157,7 +168,7 @@ void Engine::on_cancel(const CancelIn& in, std::vector<Outgoing>& out) {
   reject.order_id = order.order_id;
   reject.account = order.account;
   reject.ord_status = order.ord_status;
-  if (!fresh_id) {
+  if (duplicate) {
     ++counters_.duplicate_cl_ord_ids;
     reject.cxl_rej_reason = fix44::kCxlRejDuplicateClOrdId;
     reject.text = "duplicate ClOrdID";
@@ -167,12 +178,15 @@ void Engine::on_cancel(const CancelIn& in, std::vector<Outgoing>& out) {
   }
   if (order.closed) {
     reject.cxl_rej_reason = fix44::kCxlRejTooLate;
-    reject.text = "order is closed";
+    reject.text =
+        order.ord_status == fix44::kStatusCanceled ? "order already canceled" : "order is closed";
     ++counters_.cancel_rejects;
     out.emplace_back(std::move(reject));
     return;
   }
 
+  // Open: a fresh cancel, or one sent again whose first copy found no order (the order arrived
+  // since); either way its ClOrdID has not been accepted before.
   order.closed = true;
   order.ord_status = fix44::kStatusCanceled;
   order_by_cl_ord_id_.emplace(in.cl_ord_id, known->second);
@@ -186,6 +200,14 @@ void Engine::on_cancel(const CancelIn& in, std::vector<Outgoing>& out) {
 
 void Engine::on_status(const StatusIn& in, std::vector<Outgoing>& out) {
   ++counters_.status_requests;
+  if (options_.status_requests == StatusRequestPolicy::kUnsupported) {
+    // A broker without status requests refuses the message type, whatever the order.
+    ++counters_.status_unsupported;
+    out.emplace_back(BusinessRejectOut{"H", in.msg_seq_num, in.cl_ord_id,
+                                       fix44::kBusinessRejectUnsupportedMessageType,
+                                       "OrderStatusRequest not supported"});
+    return;
+  }
   const auto known = order_by_cl_ord_id_.find(in.cl_ord_id);
   if (known == order_by_cl_ord_id_.end()) {
     ExecReportOut unknown;

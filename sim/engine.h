@@ -11,7 +11,8 @@
 //   - an order's cum_qty never exceeds its quantity; leaves = qty - cum while open, 0 when closed;
 //   - once an order is closed (filled, canceled, rejected) none of its remaining steps runs;
 //   - a ClOrdID is accepted at most once (orders and cancels share one namespace); an order
-//     forgotten by disconnect = "before_placing" does not use its ClOrdID up;
+//     forgotten by disconnect = "before_placing" does not use its ClOrdID up; a cancel sent again
+//     (same ClOrdID, same OrigClOrdID) is the same request, never a second cancel;
 //   - a duplicated report (duplicate_reports) directly follows its original and carries the
 //     same ExecID; every other report has an ExecID of its own;
 //   - OrderIDs and ExecIDs carry the run number, so they never repeat across restarts that share
@@ -46,6 +47,7 @@ inline constexpr char kExecOrderStatus = 'I';
 inline constexpr int kMassStatusForSecurity = 1;
 inline constexpr int kMassStatusForAllOrders = 7;
 inline constexpr int kBusinessRejectOther = 0;
+inline constexpr int kBusinessRejectUnsupportedMessageType = 3;
 inline constexpr int kBusinessRejectConditionallyRequiredFieldMissing = 5;
 inline constexpr char kStatusNew = '0';
 inline constexpr char kStatusPartiallyFilled = '1';
@@ -89,6 +91,7 @@ struct StatusIn {
   std::string symbol;
   char side = kSideBuy;
   std::string ord_status_req_id;  // echoed when present
+  std::int64_t msg_seq_num = 0;   // for RefSeqNum in a reject
 };
 
 struct MassStatusIn {
@@ -177,6 +180,18 @@ using Outgoing =
 // stricter reject so that a resend which is really a second order shows up.
 enum class PossResendDuplicatePolicy { kReject, kStatus };
 
+// What the simulator does with an OrderStatusRequest (H): answer it (ExecType=I), or refuse the
+// message type as a broker without status requests does: BusinessMessageReject (j),
+// RefMsgType=H, BusinessRejectReason=3 (unsupported message type), for every ClOrdID.
+enum class StatusRequestPolicy { kAnswer, kUnsupported };
+
+// The answer to an OrderCancelRequest sent again (same ClOrdID, same OrigClOrdID) after the
+// first copy was handled: kTooLate treats it as the same request again (order closed, e.g.
+// canceled by the first copy: OrderCancelReject CxlRejReason=0 with the order's OrdStatus;
+// order unknown: CxlRejReason=1); kDuplicate refuses the reused ClOrdID (CxlRejReason=6), as
+// some engines do.
+enum class ResentCancelPolicy { kTooLate, kDuplicate };
+
 inline constexpr std::int64_t kDefaultSkipSeqNums = 5;
 inline constexpr std::int64_t kMaxSkipSeqNums = 1'000'000;
 
@@ -187,6 +202,8 @@ struct EngineOptions {
   PossResendDuplicatePolicy poss_resend_duplicate = PossResendDuplicatePolicy::kReject;
   std::int64_t skip_seq_nums = kDefaultSkipSeqNums;  // numbers skipped per skip_seq_after
   bool skip_seq_after_unmatched = false;             // skip_seq_after for orders that match no rule
+  StatusRequestPolicy status_requests = StatusRequestPolicy::kAnswer;
+  ResentCancelPolicy resent_cancel = ResentCancelPolicy::kTooLate;
 };
 
 struct EngineCounters {
@@ -198,8 +215,10 @@ struct EngineCounters {
   std::uint64_t rejects = 0;  // rule rejects
   std::uint64_t cancels = 0;  // accepted cancels
   std::uint64_t cancel_rejects = 0;
+  std::uint64_t cancel_resends = 0;  // cancels sent again (same ClOrdID and OrigClOrdID)
   std::uint64_t status_requests = 0;
-  std::uint64_t status_unanswered = 0;  // answer_status = false
+  std::uint64_t status_unanswered = 0;   // answer_status = false
+  std::uint64_t status_unsupported = 0;  // status_requests = "unsupported"
   std::uint64_t mass_status_requests = 0;
   std::uint64_t steps_skipped = 0;     // steps dropped because the order was closed first
   std::uint64_t report_copies = 0;     // duplicate_reports copies
@@ -278,7 +297,10 @@ class Engine {
   std::deque<Order> orders_;  // stable addresses; index = position
   std::unordered_map<std::string, std::size_t> order_by_cl_ord_id_;  // incl. cancel ids
   std::unordered_set<std::string> seen_cl_ord_ids_;  // every ClOrdID used up on D or F
-  std::vector<bool> disconnect_fired_;               // per rule: has disconnected once
+  // ClOrdID of every cancel received with a fresh ClOrdID -> its OrigClOrdID, to tell a cancel
+  // sent again from a reused ClOrdID.
+  std::unordered_map<std::string, std::string> cancel_targets_;
+  std::vector<bool> disconnect_fired_;  // per rule: has disconnected once
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::uint64_t timer_seq_ = 0;
   std::uint64_t next_order_number_ = 1;

@@ -360,6 +360,7 @@ void SimApplication::fromApp(const FIX::Message& message,
     status.symbol = message.getField(tag::Symbol);
     status.side = char_field(message, tag::Side);
     status.ord_status_req_id = optional_field(message, tag::OrdStatusReqID);
+    status.msg_seq_num = entry.msg_seq_num;
     request = std::move(status);
   } else if (msg_type == FIX::MsgType_OrderMassStatusRequest) {
     MassStatusIn mass;

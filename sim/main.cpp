@@ -197,6 +197,8 @@ int main(int argc, char** argv) {
   options.run_number = run_number;
   options.max_orders = config.max_orders;
   options.poss_resend_duplicate = config.poss_resend_duplicate;
+  options.status_requests = config.status_requests;
+  options.resent_cancel = config.resent_cancel;
   options.skip_seq_nums = config.skip_seq_nums;
   options.skip_seq_after_unmatched = config.skip_seq_all_orders;
   brokergw::sim::Engine engine(std::move(options));
@@ -267,11 +269,13 @@ int main(int argc, char** argv) {
   const auto& c = engine.counters();
   spdlog::info(
       "stopped: orders={} duplicates={} invalid={} acks={} fills={} rejects={} cancels={} "
-      "cancel_rejects={} status_requests={} status_unanswered={} mass_status_requests={} "
-      "steps_skipped={} report_copies={} disconnects={} forgotten_orders={} seq_skips={}",
+      "cancel_rejects={} cancel_resends={} status_requests={} status_unanswered={} "
+      "status_unsupported={} mass_status_requests={} steps_skipped={} report_copies={} "
+      "disconnects={} forgotten_orders={} seq_skips={}",
       c.new_orders, c.duplicate_cl_ord_ids, c.invalid_orders, c.acks, c.fills, c.rejects, c.cancels,
-      c.cancel_rejects, c.status_requests, c.status_unanswered, c.mass_status_requests,
-      c.steps_skipped, c.report_copies, c.disconnects, c.forgotten_orders, c.seq_skips);
+      c.cancel_rejects, c.cancel_resends, c.status_requests, c.status_unanswered,
+      c.status_unsupported, c.mass_status_requests, c.steps_skipped, c.report_copies, c.disconnects,
+      c.forgotten_orders, c.seq_skips);
   spdlog::shutdown();
   return 0;
 }

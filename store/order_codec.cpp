@@ -12,6 +12,7 @@
 
 #include "gateway/core/decimal.h"
 #include "gateway/core/order.h"
+#include "gateway/core/resolution.h"
 
 namespace brokergw::store::codec {
 namespace {
@@ -121,6 +122,11 @@ class Reader {
     }
     if (v->is_number_integer()) return v->get<std::int64_t>();
     return fail(name, "not an integer"), 0;
+  }
+
+  std::optional<std::int64_t> optional_i64(const char* name) {
+    if (!error_.empty() || obj_.find(name) == obj_.end()) return std::nullopt;
+    return i64(name);
   }
 
   std::uint64_t u64(const char* name, std::uint64_t max) {
@@ -368,7 +374,11 @@ std::string encode_retry(const RetryEntry& entry) {
   doc["client_order_id"] = entry.client_order_id;
   doc["due_us"] = entry.due_us;
   doc["attempt"] = entry.attempt;
-  doc["action"] = entry.action;
+  // "action" and the step's name: the field and the names of the schedule before steps had an
+  // enum ("timeout", "status_query", "resend"), so older records read unchanged.
+  doc["action"] = core::to_string(entry.step);
+  doc["deadline_us"] = entry.deadline_us;
+  if (entry.deadline_us != 0) doc["deadline_us"] = entry.deadline_us;
   std::vector<std::uint8_t> bytes = json::to_cbor(doc);
   return std::string(bytes.begin(), bytes.end());
 }
@@ -383,7 +393,10 @@ Result<RetryEntry> decode_retry(std::string_view bytes) {
   out.due_us = r.i64("due_us");
   out.attempt =
       static_cast<std::uint32_t>(r.u64("attempt", std::numeric_limits<std::uint32_t>::max()));
-  out.action = r.str("action");
+  out.step = r.enumeration("action", &core::step_from_string);
+  // Absent in the records of a build before Wait::deadline_us: 0, "due_us is the deadline".
+  out.deadline_us = r.optional_i64("deadline_us").value_or(0);
+  if (doc->contains("deadline_us")) out.deadline_us = r.i64("deadline_us");
   if (!error.empty()) return store_error(StoreErrc::kCorrupt, std::move(error));
   return out;
 }

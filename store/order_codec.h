@@ -3,7 +3,8 @@
 //
 // Format: the CBOR encoding (RFC 8949, via nlohmann::json::to_cbor) of a JSON-shaped document
 // (docs/STORE.md lists the fields). Decimals and the notional are decimal strings, enums are
-// their core wire names ("pending_new"). CBOR rather than JSON text because order strings can
+// their core wire names ("pending_new"; a retry's core::Step under "action", named by
+// core::to_string(Step)). CBOR rather than JSON text because order strings can
 // carry bytes a broker sent (FIX Text, OrderID) that need not be UTF-8, and JSON text cannot
 // hold them losslessly.
 //

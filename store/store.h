@@ -1,5 +1,6 @@
 // The durable store: typed tables behind a narrow interface. The gateway sees only this
-// header; LMDB stays inside store/lmdb_store.cpp.
+// header; LMDB stays inside store/lmdb_*.cpp. tests/support/memory_store.h is an in-memory
+// twin with the same contract (and fault injection) for service tests.
 //
 // Tables (one LMDB database each):
 //   orders        client_order_id            -> {version, order}
@@ -8,10 +9,15 @@
 //   exec_seen     broker '\0' exec_id          -> first-seen time   execution de-duplication
 //   exec_seen_by_time  first-seen time + key   -> (empty)           bounded dedup compaction
 //   events        big-endian seq              -> StoredEvent       the event journal / outbox
-//   retries       client_order_id             -> RetryEntry        the retry schedule
+//   open_orders   broker '\0' client_order_id -> (empty)          non-terminal orders, kept by
+//                                                                  insert_order/update_order
+//   retries       client_order_id             -> RetryEntry        the schedule (one per order)
 //   retries_due   big-endian due_us + id      -> (empty)           the schedule by due time
-//   meta          "schema_version"            -> "1"       a store of another version is refused
+//   meta          "schema_version"            -> "2"       "1" is migrated at open (the
+//                                                            open_orders index is built); any
+//                                                            other version is refused
 //                 "last_event_seq", "published_seq"          event sequence and Kafka cursor
+//                 "open_count" '\0' broker                   the broker's open_orders keys
 //   fix_sessions  session_id                  -> SessionState      FIX sequence numbers
 //   fix_messages  session_id '\0' big-endian u32 seq -> raw FIX message   sent messages
 //
@@ -35,6 +41,7 @@
 #include <tl/expected.hpp>
 
 #include "gateway/core/order.h"
+#include "gateway/core/resolution.h"
 
 namespace brokergw::store {
 
@@ -88,12 +95,23 @@ struct StoredEvent {
   std::string body;  // JSON object text with the event's fields, rendered by the service
 };
 
-// The next retry of an order whose outcome at the broker is unknown.
+// An order's one schedule entry: what it waits for and when that falls due (core::Wait).
+// Stored with the step's name (core::to_string(Step)), so the format stays readable; a record
+// with another name reads as kCorrupt naming the field (retry.action). An entry due at
+// core::kNeverDue is kept and indexed but never falls due (due_retries, next_retry_due).
+// deadline_us is stored as well; a record written before it existed reads it as 0.
 struct RetryEntry {
   std::string client_order_id;
-  core::TimestampUs due_us = 0;
-  std::uint32_t attempt = 0;  // 1 for the first retry
-  std::string action;         // "status_query" or "resend"
+  core::TimestampUs due_us = 0;  // core::kNeverDue for Step::kAttention
+  std::uint32_t attempt = 0;     // resolution attempts already made
+  core::Step step = core::Step::kDeadline;
+  core::TimestampUs deadline_us = 0;  // core::Wait::deadline_us (0: none)
+
+  core::Wait wait() const { return {step, due_us, attempt, deadline_us}; }
+  static RetryEntry of(std::string client_order_id, const core::Wait& w) {
+    return {std::move(client_order_id), w.due_us, w.attempt, w.step, w.deadline_us};
+  }
+  friend bool operator==(const RetryEntry&, const RetryEntry&) = default;
 };
 
 struct CompactionStats {
@@ -132,6 +150,19 @@ class ReadTxn {
                                                           std::size_t limit) = 0;
   // Visits every order; stops early when fn returns false.
   virtual Status for_each_order(const std::function<bool(const VersionedOrder&)>& fn) = 0;
+  // Visits the non-terminal orders of `broker` (every broker when empty) in client_order_id
+  // order, strictly after `after`, from the open-orders index (so the cost is the number of
+  // open orders, not of all orders ever stored); stops early when fn returns false.
+  // Every broker: brokers in byte order, each one's orders in client_order_id order, and
+  // `after` applies within each broker (the walk is the index's key order, broker '\0' id).
+  // fn may write through the same transaction (update the order it was given, even end it).
+  // An index entry without its open order is kCorrupt.
+  virtual Status for_each_open_order(std::string_view broker, std::string_view after,
+                                     const std::function<bool(const VersionedOrder&)>& fn) = 0;
+  // Non-terminal orders of `broker` (every broker when empty), from the index. O(1): one
+  // broker is one meta lookup (the count insert_order/update_order keep), every broker is the
+  // index's entry count.
+  virtual Result<std::size_t> count_open_orders(std::string_view broker) = 0;
 
   // Events with seq > after_seq, in seq order, at most limit.
   virtual Result<std::vector<StoredEvent>> events_after(std::uint64_t after_seq,
@@ -142,10 +173,12 @@ class ReadTxn {
   virtual Result<std::uint64_t> published_seq() = 0;
 
   virtual Result<std::optional<RetryEntry>> get_retry(std::string_view client_order_id) = 0;
-  // Entries with due_us <= now_us, earliest first, at most limit.
+  // Entries with due_us <= now_us, earliest first (ties in client_order_id order), at most
+  // limit. Never a kNeverDue entry, whatever now_us.
   virtual Result<std::vector<RetryEntry>> due_retries(core::TimestampUs now_us,
                                                       std::size_t limit) = 0;
-  // The earliest due time of any entry, nullopt when the schedule is empty.
+  // The earliest due time of any entry, nullopt when the schedule is empty or holds only
+  // kNeverDue entries (nothing will ever fall due: the timer may sleep until the next write).
   virtual Result<std::optional<core::TimestampUs>> next_retry_due() = 0;
 
   // FIX session store. kNotFound when the session was never stored.
@@ -157,7 +190,11 @@ class ReadTxn {
 
 class WriteTxn : public ReadTxn {
  public:
-  // Inserts with version 1; kAlreadyExists if the client_order_id is taken.
+  // Inserts with version 1; kAlreadyExists if the client_order_id is taken. insert_order and
+  // update_order keep open_orders in the same transaction: the order's key is there iff its
+  // state is not terminal (core::is_terminal). An open order needs a valid broker name
+  // (non-empty, no '\0', at most 500 bytes) and broker + id of at most 510 bytes, else
+  // kAborted.
   virtual Status insert_order(const core::Order& order) = 0;
   // Compare-and-set: succeeds only if the stored version equals expected_version; returns
   // the new version.
@@ -185,6 +222,7 @@ class WriteTxn : public ReadTxn {
                                           std::size_t max_items) = 0;
 
   // One entry per order: replaces any earlier entry of the same order (and its due index).
+  // due_us may be core::kNeverDue (Step::kAttention): such an entry never falls due.
   virtual Status schedule_retry(const RetryEntry& entry) = 0;
   // No-op when the order has no entry.
   virtual Status cancel_retry(std::string_view client_order_id) = 0;

@@ -2,13 +2,21 @@
 //
 // Threads: QuickFIX's initiator thread runs every Application callback (onLogon, fromApp...)
 // and calls the listener from there; send_* run on the gateway's dispatcher thread for this
-// broker. sent_by_seq_ is the only state both touch, under sent_mu_.
+// broker; probe_inbound and inbound_read_up_to_us run on any thread (the gateway's scheduler).
+// Shared between them: sent_by_seq_ (under sent_mu_), the InboundProbe (thread-safe itself)
+// and the atomics logged_on_ and first_seq_this_logon_.
+//
+// Inbound probe ("no false silence", adapter.h): probe_inbound sends a TestRequest whose
+// TestReqID is ours (inbound_probe.h); fromAdmin, seeing the Heartbeat that answers it, advances
+// inbound_read_up_to_us to the TestRequest's send time. QuickFIX's own TestRequests (its
+// heartbeat monitoring, TestReqID "TEST") and their Heartbeats are left alone.
 //
 // Session store: LmdbMessageStoreFactory, in the gateway's store (lmdb_message_store.h says
 // which writes wait for the disk and why). Secrets are stripped there before anything is stored.
 #include "adapters/fix/fix_adapter.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -24,18 +32,15 @@
 #include <spdlog/spdlog.h>
 
 #include "adapters/fix/fix_mapping.h"
+#include "adapters/fix/inbound_probe.h"
 #include "adapters/fix/lmdb_message_store.h"
 #include "adapters/fix/spdlog_fix_log.h"
 
 namespace brokergw::adapters::fix {
 namespace {
 
-// What we sent under one sequence number, to interpret a Reject (3) or BMR (j) that refers to
-// it. Bounded: only recent messages can be rejected.
-struct SentRef {
-  std::string cl_ord_id;
-  std::string msg_type;
-};
+// What we sent under each recent sequence number (SentRef), to interpret a Reject (3) or BMR (j)
+// that refers to it. Bounded: only recent messages can be rejected.
 constexpr std::size_t kMaxSentRefs = 100000;
 
 tl::expected<std::string, std::string> read_secret_file(const std::string& path) {
@@ -139,6 +144,43 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
     return send(msg, "OrderCancelRequest " + std::string(cancel_id));
   }
 
+  // Two proofs (adapter.h): a TestRequest answered (probe_), or the session thread idle. QuickFIX's
+  // one session thread reads whatever the socket holds at once and hands each message to
+  // fromApp/fromAdmin; when no callback has run for kIdleProofUs, the socket held nothing
+  // unread during that time, so everything that arrived before it has been applied. A busy
+  // reader (a backlog in our own socket) never looks idle, so only a probe can prove it.
+  core::TimestampUs inbound_read_up_to_us() const override {
+    core::TimestampUs proven = probe_.read_up_to_us();
+    if (logged_on_ && in_callback_.load() == 0) {
+      const core::TimestampUs now = wall_now_us();
+      if (now - last_callback_us_.load() >= kIdleProofUs) {
+        proven = std::max(proven, now - kIdleProofUs);
+      }
+    }
+    return proven;
+  }
+
+  void probe_inbound(core::TimestampUs now_us) override {
+    if (!logged_on_) return;
+    std::optional<std::string> id = probe_.begin(now_us);
+    if (!id) return;  // one of ours is outstanding and recent
+    FIX::Message msg = build_test_request(*id);
+    try {
+      // An admin message: QuickFIX calls toAdmin (which leaves it alone) and stores it under its
+      // sequence number; a resend of it is gap-filled. True even when the session went down
+      // meanwhile (then it is only stored): that probe stays unanswered and the next logon
+      // forgets it.
+      if (FIX::Session::sendToTarget(msg, session_id_)) {
+        spdlog::debug("broker {}: TestRequest {} sent (inbound probe)", cfg_.name, *id);
+        return;
+      }
+      spdlog::warn("broker {}: TestRequest {} not sent", cfg_.name, *id);
+    } catch (const std::exception& e) {
+      spdlog::warn("broker {}: TestRequest {} not sent: {}", cfg_.name, *id, e.what());
+    }
+    probe_.abandon(*id);
+  }
+
   // ---- FIX::Application -----------------------------------------------------------------
 
   void onCreate(const FIX::SessionID&) override {}
@@ -149,6 +191,7 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
     if (FIX::Session* session = FIX::Session::lookupSession(id)) {
       first_seq_this_logon_ = session->getExpectedSenderNum();
     }
+    probe_.reset();
     logged_on_ = true;
     spdlog::info("broker {}: logged on", cfg_.name);
     if (listener_) listener_->on_session_state(cfg_.name, true, "logon");
@@ -156,6 +199,7 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
 
   void onLogout(const FIX::SessionID&) override {
     logged_on_ = false;
+    probe_.reset();
     spdlog::warn("broker {}: logged out", cfg_.name);
     if (listener_) listener_->on_session_state(cfg_.name, false, "logout");
   }
@@ -180,8 +224,7 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
         std::stoi(seq) < first_seq_this_logon_.load()) {
       throw FIX::DoNotSend();
     }
-    SentRef ref{msg.isSetField(FIX::FIELD::ClOrdID) ? msg.getField(FIX::FIELD::ClOrdID) : "",
-                msg.getHeader().getField(FIX::FIELD::MsgType)};
+    SentRef ref = sent_ref_of(msg);
     std::lock_guard lock(sent_mu_);
     sent_by_seq_[std::stoi(seq)] = std::move(ref);
     while (sent_by_seq_.size() > kMaxSentRefs) sent_by_seq_.erase(sent_by_seq_.begin());
@@ -190,9 +233,18 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
   void fromAdmin(const FIX::Message& msg,
                  const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
                                               FIX::IncorrectTagValue, FIX::RejectLogon) override {
-    if (msg.getHeader().getField(FIX::FIELD::MsgType) == FIX::MsgType_Reject) {
-      SentRef ref = sent_ref(msg);
-      deliver(parse_session_reject(msg, cfg_.name, ref.cl_ord_id, ref.msg_type), msg);
+    CallbackScope busy(*this);
+    const std::string& type = msg.getHeader().getField(FIX::FIELD::MsgType);
+    if (type == FIX::MsgType_Reject) {
+      deliver_reject(parse_session_reject(msg, cfg_.name, sent_ref(msg)), msg, "session Reject");
+    } else if (type == FIX::MsgType_Heartbeat && msg.isSetField(FIX::FIELD::TestReqID)) {
+      // Everything the broker sent before this Heartbeat has been through fromApp (and the
+      // listener) by now: QuickFIX calls us in MsgSeqNum order on this one thread.
+      const std::string& id = msg.getField(FIX::FIELD::TestReqID);
+      if (auto sent_us = probe_.answered(id)) {
+        spdlog::debug("broker {}: Heartbeat for TestRequest {}: inbound read up to {} us",
+                      cfg_.name, id, *sent_us);
+      }
     }
   }
 
@@ -200,17 +252,15 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
                const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
                                             FIX::IncorrectTagValue,
                                             FIX::UnsupportedMessageType) override {
+    CallbackScope busy(*this);
     const std::string& type = msg.getHeader().getField(FIX::FIELD::MsgType);
     if (type == FIX::MsgType_ExecutionReport) {
       deliver(parse_execution_report(msg, cfg_.name), msg);
     } else if (type == FIX::MsgType_OrderCancelReject) {
       deliver(parse_cancel_reject(msg, cfg_.name), msg);
     } else if (type == FIX::MsgType_BusinessMessageReject) {
-      SentRef ref = sent_ref(msg);
-      if (msg.isSetField(FIX::FIELD::BusinessRejectRefID)) {
-        ref.cl_ord_id = msg.getField(FIX::FIELD::BusinessRejectRefID);
-      }
-      deliver(parse_business_reject(msg, cfg_.name, ref.cl_ord_id, ref.msg_type), msg);
+      deliver_reject(parse_business_reject(msg, cfg_.name, sent_ref(msg)), msg,
+                     "BusinessMessageReject");
     } else {
       throw FIX::UnsupportedMessageType();
     }
@@ -254,6 +304,17 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
     if (listener_) listener_->on_report(std::move(**parsed));
   }
 
+  // A reject that names no order of ours (it refers to an admin message, or to one sent before
+  // a restart without a business id) changes nothing, but an operator should see it.
+  void deliver_reject(ParseResult parsed, const FIX::Message& msg, const char* what) {
+    if (parsed && !parsed->has_value()) {
+      spdlog::warn("broker {}: {} that names no order of ours: {}", cfg_.name, what,
+                   mask_secrets(msg.toString()));
+      return;
+    }
+    deliver(std::move(parsed), msg);
+  }
+
   config::BrokerConfig cfg_;
   std::string password_;  // from password_file; only ever placed in the outgoing Logon
   FIX::SessionID session_id_;
@@ -263,7 +324,28 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
   std::unique_ptr<FIX::SocketInitiator> initiator_;
   AdapterListener* listener_ = nullptr;
   std::atomic<bool> logged_on_{false};
+  // The idle proof: callbacks running now, and when one last began or ended (wall clock).
+  static constexpr core::TimestampUs kIdleProofUs = 50'000;
+  static core::TimestampUs wall_now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  struct CallbackScope {
+    explicit CallbackScope(FixAdapter& a) : a_(a) {
+      a_.in_callback_++;
+      a_.last_callback_us_ = wall_now_us();
+    }
+    ~CallbackScope() {
+      a_.last_callback_us_ = wall_now_us();
+      a_.in_callback_--;
+    }
+    FixAdapter& a_;
+  };
+  std::atomic<int> in_callback_{0};
+  std::atomic<core::TimestampUs> last_callback_us_{0};
   std::atomic<int> first_seq_this_logon_{INT32_MAX};
+  InboundProbe probe_;
   std::mutex sent_mu_;
   std::map<int, SentRef> sent_by_seq_;
 };

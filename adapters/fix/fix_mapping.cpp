@@ -280,42 +280,136 @@ ParseResult parse_cancel_reject(const FIX::Message& msg, const std::string& brok
 }
 
 namespace {
-ParseResult reject_of_our_message(const FIX::Message& msg, const std::string& broker,
-                                  const std::string& cl_ord_id, const std::string& msg_type,
-                                  std::string reason) {
-  if (cl_ord_id.empty()) return std::optional<BrokerReport>{};  // not about an order of ours
-  BrokerReport r = base_report(msg, broker);
-  r.client_order_id = cl_ord_id;
-  if (msg_type == FIX::MsgType_NewOrderSingle) {
-    r.event = core::EvReject{reason};
-  } else if (msg_type == FIX::MsgType_OrderCancelRequest) {
-    r.event = core::EvCancelRejected{reason};
-  } else if (msg_type == FIX::MsgType_OrderCancelReplaceRequest) {
-    r.event = core::EvReplaceRejected{reason};
-  } else {
-    return std::optional<BrokerReport>{};
+
+// FIX 4.4 BusinessRejectReason(380) and SessionRejectReason(373), for summaries and logs.
+std::string_view business_reject_reason_name(std::string_view code) {
+  if (code == "0") return "other";
+  if (code == "1") return "unknown ID";
+  if (code == "2") return "unknown security";
+  if (code == "3") return "unsupported message type";
+  if (code == "4") return "application not available";
+  if (code == "5") return "conditionally required field missing";
+  if (code == "6") return "not authorized";
+  if (code == "7") return "DeliverTo firm not available at this time";
+  if (code == "18") return "invalid price increment";
+  return "";
+}
+
+std::string_view session_reject_reason_name(std::string_view code) {
+  if (code == "0") return "invalid tag number";
+  if (code == "1") return "required tag missing";
+  if (code == "2") return "tag not defined for this message type";
+  if (code == "3") return "undefined tag";
+  if (code == "4") return "tag specified without a value";
+  if (code == "5") return "value is incorrect (out of range) for this tag";
+  if (code == "6") return "incorrect data format for value";
+  if (code == "9") return "CompID problem";
+  if (code == "10") return "SendingTime accuracy problem";
+  if (code == "11") return "invalid MsgType";
+  if (code == "13") return "tag appears more than once";
+  if (code == "99") return "other";
+  return "";
+}
+
+// "Name=code (meaning): Text", as reason_text, with the code's meaning when it is known.
+std::string named_reason_text(const FIX::FieldMap& m, int code_tag, std::string_view code_name,
+                              std::string_view (*name_of)(std::string_view)) {
+  std::string out;
+  if (auto code = field(m, code_tag)) {
+    out = std::string(code_name) + "=" + *code;
+    if (std::string_view meaning = name_of(*code); !meaning.empty()) {
+      out += " (" + std::string(meaning) + ")";
+    }
   }
-  r.summary = "message " + msg_type + " rejected: " + reason;
+  if (auto text = field(m, FIX::FIELD::Text)) {
+    if (!out.empty()) out += ": ";
+    out += *text;
+  }
+  return out.empty() ? std::string("no reason given") : out;
+}
+
+// The report for a reject of our message of type `msg_type`; `cl_ord_id` is the referenced
+// message's ClOrdID, `orig_cl_ord_id` its OrigClOrdID (cancel and replace requests).
+ParseResult reject_of_our_message(const FIX::Message& msg, const std::string& broker,
+                                  const std::string& msg_type, const std::string& cl_ord_id,
+                                  const std::string& orig_cl_ord_id, const std::string& reason) {
+  BrokerReport r = base_report(msg, broker);
+  if (msg_type == FIX::MsgType_NewOrderSingle) {
+    r.client_order_id = cl_ord_id;
+    r.event = core::EvReject{reason};
+    r.summary = "NewOrderSingle rejected: " + reason;
+  } else if (msg_type == FIX::MsgType_OrderStatusRequest) {
+    // The broker will not answer status requests (at least not this one): the order core
+    // must resolve the order another way. Nothing about the order itself changes.
+    r.client_order_id = cl_ord_id;
+    r.status_unsupported = true;
+    r.event = core::EvStatus{};
+    r.summary = "OrderStatusRequest refused: " + reason;
+  } else if (msg_type == FIX::MsgType_OrderCancelRequest ||
+             msg_type == FIX::MsgType_OrderCancelReplaceRequest) {
+    r.client_order_id = orig_cl_ord_id;
+    r.cancel_id = cl_ord_id;
+    if (msg_type == FIX::MsgType_OrderCancelRequest) {
+      r.event = core::EvCancelRejected{reason};
+      r.summary = "OrderCancelRequest rejected: " + reason;
+    } else {
+      r.event = core::EvReplaceRejected{reason};
+      r.summary = "OrderCancelReplaceRequest rejected: " + reason;
+    }
+  } else {
+    return std::optional<BrokerReport>{};  // not one of our order messages
+  }
+  if (r.client_order_id.empty()) return std::optional<BrokerReport>{};  // no order to name
   return r;
 }
+
 }  // namespace
 
+SentRef sent_ref_of(const FIX::Message& outbound) {
+  SentRef ref;
+  ref.msg_type = outbound.getHeader().isSetField(FIX::FIELD::MsgType)
+                     ? outbound.getHeader().getField(FIX::FIELD::MsgType)
+                     : std::string();
+  ref.cl_ord_id = field(outbound, FIX::FIELD::ClOrdID).value_or("");
+  ref.orig_cl_ord_id = field(outbound, FIX::FIELD::OrigClOrdID).value_or("");
+  return ref;
+}
+
 ParseResult parse_business_reject(const FIX::Message& msg, const std::string& broker,
-                                  const std::string& ref_cl_ord_id,
-                                  const std::string& ref_msg_type) {
-  std::string msg_type = field(msg, FIX::FIELD::RefMsgType).value_or(ref_msg_type);
-  std::string reason = "business reject: " +
-                       reason_text(msg, FIX::FIELD::BusinessRejectReason, "BusinessRejectReason");
-  return reject_of_our_message(msg, broker, ref_cl_ord_id, msg_type, reason);
+                                  const SentRef& ref) {
+  const std::optional<std::string> ref_msg_type = field(msg, FIX::FIELD::RefMsgType);
+  const std::string msg_type = ref_msg_type.value_or(ref.msg_type);
+  // The recorded message is the referenced one only when the types agree.
+  const bool ref_matches = !ref.msg_type.empty() && ref.msg_type == msg_type;
+  std::string cl_ord_id = ref_matches ? ref.cl_ord_id : std::string();
+  std::string orig_cl_ord_id = ref_matches ? ref.orig_cl_ord_id : std::string();
+  if (auto id = field(msg, FIX::FIELD::BusinessRejectRefID); id && !id->empty()) {
+    // For a cancel or replace the business id is the request's ClOrdID; the order's comes from
+    // the record, and only when the record is that request.
+    if (*id != cl_ord_id) orig_cl_ord_id.clear();
+    cl_ord_id = *id;
+  }
+  const std::string reason =
+      "business reject: " + named_reason_text(msg, FIX::FIELD::BusinessRejectReason,
+                                              "BusinessRejectReason", business_reject_reason_name);
+  return reject_of_our_message(msg, broker, msg_type, cl_ord_id, orig_cl_ord_id, reason);
 }
 
 ParseResult parse_session_reject(const FIX::Message& msg, const std::string& broker,
-                                 const std::string& ref_cl_ord_id,
-                                 const std::string& ref_msg_type) {
+                                 const SentRef& ref) {
   std::string reason =
-      "session reject: " + reason_text(msg, FIX::FIELD::SessionRejectReason, "SessionRejectReason");
+      "session reject: " + named_reason_text(msg, FIX::FIELD::SessionRejectReason,
+                                             "SessionRejectReason", session_reject_reason_name);
   if (auto tag = field(msg, FIX::FIELD::RefTagID)) reason += " (tag " + *tag + ")";
-  return reject_of_our_message(msg, broker, ref_cl_ord_id, ref_msg_type, reason);
+  return reject_of_our_message(msg, broker, ref.msg_type, ref.cl_ord_id, ref.orig_cl_ord_id,
+                               reason);
+}
+
+FIX::Message build_test_request(const std::string& test_req_id) {
+  FIX::Message m;
+  set_common_header(m, FIX::MsgType_TestRequest);
+  m.setField(FIX::TestReqID(test_req_id));
+  return m;
 }
 
 std::string mask_secrets(std::string_view raw) {

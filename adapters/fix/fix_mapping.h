@@ -28,13 +28,30 @@ using ParseResult = tl::expected<std::optional<BrokerReport>, std::string>;
 
 ParseResult parse_execution_report(const FIX::Message& msg, const std::string& broker);
 ParseResult parse_cancel_reject(const FIX::Message& msg, const std::string& broker);
-// BusinessMessageReject (j) and session Reject (3) refer to our message by sequence number;
-// `ref_cl_ord_id` and `ref_msg_type` are what we sent under that number (empty if unknown).
+// What we sent under one MsgSeqNum (the adapter records it in toApp), so that a
+// BusinessMessageReject (j) or session Reject (3), which refer to our message by RefSeqNum(45),
+// can be tied to an order. All empty when the number is not (or no longer) known.
+struct SentRef {
+  std::string msg_type;        // MsgType(35) of what we sent
+  std::string cl_ord_id;       // its ClOrdID(11): the order's for D and H, the request's for F, G
+  std::string orig_cl_ord_id;  // its OrigClOrdID(41) (F, G): the order's ClOrdID
+};
+SentRef sent_ref_of(const FIX::Message& outbound);
+
+// BusinessMessageReject (j): the referenced message type is RefMsgType(372) (else ref's), the
+// referenced id BusinessRejectRefID(379) (else ref's). A reject of our NewOrderSingle rejects
+// the order, of a cancel or replace refuses that request, of an OrderStatusRequest (H) says the
+// broker cannot be asked (status_unsupported, event EvStatus{} unused). Anything else, or one
+// that names no order of ours, is informational.
 ParseResult parse_business_reject(const FIX::Message& msg, const std::string& broker,
-                                  const std::string& ref_cl_ord_id,
-                                  const std::string& ref_msg_type);
+                                  const SentRef& ref);
+// Session Reject (3): the same, with the referenced message and its ids taken from `ref` only
+// (a Reject carries no business id, so without the record it names no order).
 ParseResult parse_session_reject(const FIX::Message& msg, const std::string& broker,
-                                 const std::string& ref_cl_ord_id, const std::string& ref_msg_type);
+                                 const SentRef& ref);
+
+// TestRequest (1) with this TestReqID(112), for the inbound probe (inbound_probe.h).
+FIX::Message build_test_request(const std::string& test_req_id);
 
 // Replaces the values of secret tags (554 Password, 925 NewPassword, 96 RawData) with "***"
 // and turns SOH into '|', for logs and journals.

@@ -288,11 +288,26 @@ struct HttpApi::Impl {
       bool all_up = true;
       body["brokers"] = json::object();
       for (const auto& b : service.broker_status()) {
-        body["brokers"][b.name] = {{"logged_on", b.logged_on},
-                                   {"queued", b.queued},
-                                   {"queue_capacity", b.capacity},
-                                   {"unknown_orders", b.unknown_orders}};
-        all_up = all_up && b.logged_on;
+        const core::TimestampUs now = service::system_now_us();
+        json attention = json::array();
+        for (const auto& a : b.attention) {
+          attention.push_back({{"client_order_id", a.client_order_id},
+                               {"unknown_for_s", (now - a.since_us) / 1000000}});
+        }
+        body["brokers"][b.name] = {
+            {"logged_on", b.logged_on},
+            {"queued", b.queued},
+            {"queue_capacity", b.capacity},
+            {"queue_full_total", b.lane_full},
+            {"open_orders", b.open_orders},
+            {"unknown_orders", b.unknown_orders},
+            {"oldest_unknown_age_s",
+             b.oldest_unknown_us ? (now - b.oldest_unknown_us) / 1000000 : 0},
+            {"attention_required", b.attention_total},
+            {"attention_orders", attention},
+            {"status_query_refused", b.status_query_refused},
+            {"resolution_in_flight", b.resolution_in_flight}};
+        all_up = all_up && b.logged_on && b.attention_total == 0;
       }
       Outbox ob = outbox();
       body["events"] = {{"last_seq", ob.last},         {"kafka_enabled", ob.enabled},
@@ -359,7 +374,24 @@ struct HttpApi::Impl {
       counter("brokergw_unknown_resolved_total", "Unknown orders resolved by a broker answer.",
               m.unknown_resolved);
       counter("brokergw_operator_alerts_total",
-              "Orders still unknown after every resolution attempt.", m.operator_alerts);
+              "Operator alerts: orders out of resolution attempts, store failures in a lane.",
+              m.operator_alerts);
+      counter("brokergw_reports_ignored_total",
+              "Late or redundant broker reports, journaled and not applied.", m.reports_ignored);
+      counter("brokergw_deadlines_reader_behind_total",
+              "Deadlines not declared silent because the gateway had not yet read everything "
+              "the broker sent before them.",
+              m.reader_behind);
+      counter("brokergw_resolution_budget_waits_total",
+              "Resolution attempts that waited for the broker's budget or lane room.",
+              m.budget_deferrals);
+      counter("brokergw_lane_full_total", "Items refused or deferred by a full broker lane.",
+              m.lane_full);
+      counter("brokergw_store_retries_total", "Retriable store errors retried by a lane.",
+              m.store_retries);
+      counter("brokergw_store_failures_total",
+              "Fatal store errors in a lane or the scheduler (the item is kept and retried).",
+              m.store_failures);
       const auto brokers = service.broker_status();
       const core::TimestampUs now = service::system_now_us();
       out +=
@@ -376,6 +408,20 @@ struct HttpApi::Impl {
         const double age = b.oldest_unknown_us ? (now - b.oldest_unknown_us) / 1e6 : 0.0;
         out += "brokergw_oldest_unknown_age_seconds{broker=\"" + b.name + "\"} " +
                std::to_string(age) + "\n";
+      }
+      out +=
+          "# HELP brokergw_orders_attention_required Unknown orders out of resolution attempts.\n"
+          "# TYPE brokergw_orders_attention_required gauge\n";
+      for (const auto& b : brokers) {
+        out += "brokergw_orders_attention_required{broker=\"" + b.name + "\"} " +
+               std::to_string(b.attention_total) + "\n";
+      }
+      out +=
+          "# HELP brokergw_orders_open Non-terminal orders.\n"
+          "# TYPE brokergw_orders_open gauge\n";
+      for (const auto& b : brokers) {
+        out += "brokergw_orders_open{broker=\"" + b.name + "\"} " + std::to_string(b.open_orders) +
+               "\n";
       }
       out +=
           "# HELP brokergw_broker_logged_on 1 when the broker session is logged on.\n"

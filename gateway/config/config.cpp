@@ -506,6 +506,35 @@ const Section<BrokerConfig>& broker_section() {
                [](BrokerConfig& b, const Value& v) {
                  b.stale_order_age_ms = static_cast<std::uint64_t>(v.integer);
                }},
+          {.name = "resolution_max_per_s",
+           .type = KeyType::kInteger,
+           .default_int = 50,
+           .min = 0,
+           .max = 100000,
+           .doc = "Status requests and resends (resolution, and the queries after a logon) "
+                  "per second to this broker, so resolving can never flood it; 0: no limit.",
+           .apply =
+               [](BrokerConfig& b, const Value& v) {
+                 b.resolution_max_per_s = static_cast<std::uint32_t>(v.integer);
+               }},
+          {.name = "resolution_max_in_flight",
+           .type = KeyType::kInteger,
+           .default_int = 500,
+           .min = 0,
+           .max = 1000000,
+           .doc = "Status requests and resends awaiting an answer at once (one is released by "
+                  "its answer or after `ack_timeout_ms`); 0: no limit.",
+           .apply =
+               [](BrokerConfig& b, const Value& v) {
+                 b.resolution_max_in_flight = static_cast<std::uint32_t>(v.integer);
+               }},
+          {.name = "status_query_supported",
+           .type = KeyType::kBool,
+           .default_text = "true",
+           .doc = "Whether the broker answers OrderStatusRequest (35=H) by our ClOrdID. When "
+                  "false (or once the broker refuses one), unknown orders are resolved by "
+                  "idempotent resend only, and nothing is asked after a logon.",
+           .apply = [](BrokerConfig& b, const Value& v) { b.status_query_supported = v.boolean; }},
           {.name = "sequence_reset",
            .default_text = "never",
            .allowed = {"never", "on_logon", "daily"},

@@ -38,9 +38,12 @@ struct BrokerConfig {
   std::uint32_t max_messages_per_s = 0;       // 0: unlimited
   std::uint64_t stale_order_age_ms = 300000;  // 0: never stale
   bool query_on_reconnect = true;
-  std::string sequence_reset = "never";       // never, on_logon, daily
-  std::string daily_reset_time = "00:00:00";  // UTC, with sequence_reset = daily
-  std::string username;                       // optional Logon Username (553)
+  std::uint32_t resolution_max_per_s = 50;       // status queries + resends per second
+  std::uint32_t resolution_max_in_flight = 500;  // awaiting an answer at once
+  bool status_query_supported = true;            // the broker answers 35=H
+  std::string sequence_reset = "never";          // never, on_logon, daily
+  std::string daily_reset_time = "00:00:00";     // UTC, with sequence_reset = daily
+  std::string username;                          // optional Logon Username (553)
   std::string password_file;  // optional file holding the Logon Password (554); never logged
 };
 

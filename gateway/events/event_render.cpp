@@ -12,24 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-struct TypeOf {
-  std::string operator()(const core::EvSendAttempt&) const { return "order.send_attempt"; }
-  std::string operator()(const core::EvAck&) const { return "order.new"; }
-  std::string operator()(const core::EvFill&) const { return "order.fill"; }
-  std::string operator()(const core::EvReject&) const { return "order.rejected"; }
-  std::string operator()(const core::EvCancelRequested&) const { return "order.cancel_requested"; }
-  std::string operator()(const core::EvCanceled&) const { return "order.canceled"; }
-  std::string operator()(const core::EvCancelRejected&) const { return "order.cancel_rejected"; }
-  std::string operator()(const core::EvReplaceRequested&) const {
-    return "order.replace_requested";
-  }
-  std::string operator()(const core::EvReplaced&) const { return "order.replaced"; }
-  std::string operator()(const core::EvReplaceRejected&) const { return "order.replace_rejected"; }
-  std::string operator()(const core::EvExpired&) const { return "order.expired"; }
-  std::string operator()(const core::EvTimeout&) const { return "order.unknown"; }
-  std::string operator()(const core::EvStatus&) const { return "order.status"; }
-};
-
 void put_order_fields(json& body, const core::Order& o) {
   body["state"] = std::string(core::to_string(o.state));
   body["quantity"] = o.request.quantity.value.to_string();
@@ -67,55 +49,40 @@ std::string event_id(const std::string& instance_id, std::uint64_t seq) {
   return instance_id + "-" + digits;
 }
 
-store::StoredEvent event_for_report(const adapters::BrokerReport& report,
-                                    const std::optional<core::Order>& before,
-                                    const std::optional<core::Order>& after,
-                                    const std::optional<core::Refusal>& refusal,
-                                    const std::string& anomaly, core::TimestampUs now_us) {
+store::StoredEvent render_event(const EventInput& in, core::TimestampUs now_us) {
   store::StoredEvent ev;
-  ev.broker = report.broker;
+  ev.type = std::string(core::to_string(in.type));
   ev.at_us = now_us;
   json body = json::object();
-  if (!report.exec_id.empty()) body["exec_id"] = report.exec_id;
-  if (!report.cancel_id.empty()) body["client_cancel_id"] = report.cancel_id;
-  if (report.possible_duplicate) body["possible_duplicate"] = true;
-  put_event_fields(body, report.event);
-  if (!before) {
-    // A report we cannot place: published so a human sees it, never applied.
-    ev.type = "order.unknown_report";
-    ev.client_order_id = report.client_order_id;
-    body["reported_as"] = std::visit(TypeOf{}, report.event);
-    body["summary"] = report.summary;
-  } else if (refusal) {
-    ev.type = "order.anomaly";
-    ev.account = before->request.account;
-    ev.client_order_id = before->request.client_order_id;
-    body["reported_as"] = std::visit(TypeOf{}, report.event);
-    body["refusal"] = std::string(core::to_string(refusal->reason));
-    body["detail"] = refusal->detail;
-    put_order_fields(body, *before);
-  } else {
-    ev.type = std::visit(TypeOf{}, report.event);
-    ev.account = after->request.account;
-    ev.client_order_id = after->request.client_order_id;
-    put_order_fields(body, *after);
-    if (!anomaly.empty()) body["anomaly"] = anomaly;
+  if (in.order) {
+    ev.broker = in.order->request.broker;
+    ev.account = in.order->request.account;
+    ev.client_order_id = in.order->request.client_order_id;
+    put_order_fields(body, *in.order);
   }
-  ev.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return ev;
-}
-
-store::StoredEvent event_for_order(const std::string& type, const core::Order& order,
-                                   const std::string& reason, core::TimestampUs now_us) {
-  store::StoredEvent ev;
-  ev.type = type;
-  ev.broker = order.request.broker;
-  ev.account = order.request.account;
-  ev.client_order_id = order.request.client_order_id;
-  ev.at_us = now_us;
-  json body = json::object();
-  put_order_fields(body, order);
-  if (!reason.empty()) body["reason"] = reason;
+  if (const adapters::BrokerReport* r = in.report) {
+    if (!in.order) {
+      ev.broker = r->broker;
+      ev.client_order_id = r->client_order_id;
+    }
+    if (!r->exec_id.empty()) body["exec_id"] = r->exec_id;
+    if (!r->cancel_id.empty()) body["client_cancel_id"] = r->cancel_id;
+    if (r->possible_duplicate) body["possible_duplicate"] = true;
+    put_event_fields(body, r->event);
+    const bool unapplied =
+        in.type == core::EventType::kAnomaly || in.type == core::EventType::kReportIgnored ||
+        in.type == core::EventType::kUnknownReport || in.type == core::EventType::kResolution;
+    if (unapplied) {
+      body["reported_as"] = std::string(core::to_string(adapters::report_kind(*r)));
+      body["summary"] = r->summary;
+    }
+  }
+  if (in.anomaly != core::AnomalyReason::kNone) {
+    body["anomaly"] = std::string(core::to_string(in.anomaly));
+  }
+  if (in.reason != core::Reason::kNone)
+    body["reason_code"] = std::string(core::to_string(in.reason));
+  if (!in.detail.empty()) body[body.contains("reason") ? "detail" : "reason"] = in.detail;
   ev.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return ev;
 }

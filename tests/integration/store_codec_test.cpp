@@ -6,11 +6,13 @@
 #include <iostream>
 #include <random>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "gateway/core/order.h"
+#include "gateway/core/resolution.h"
 #include "store/order_codec.h"
 
 namespace brokergw::store {
@@ -101,20 +103,46 @@ TEST(StoreCodec, EventRoundTripIsLossless) {
             StoreErrc::kCorrupt);
 }
 
-TEST(StoreCodec, RetryRoundTripIsLossless) {
-  RetryEntry r{"CL-\x01", -3, 4294967295u, "resend"};
-  auto out = codec::decode_retry(codec::encode_retry(r));
-  ASSERT_TRUE(out) << out.error().detail;
-  EXPECT_EQ(out->client_order_id, r.client_order_id);
-  EXPECT_EQ(out->due_us, r.due_us);
-  EXPECT_EQ(out->attempt, r.attempt);
-  EXPECT_EQ(out->action, r.action);
-  EXPECT_EQ(codec::decode_retry("\xa0").error().code, StoreErrc::kCorrupt);  // {}
-}
-
 std::string to_bytes(const json& j) {
   auto v = json::to_cbor(j);
   return std::string(v.begin(), v.end());
+}
+
+TEST(StoreCodec, RetryRoundTripIsLossless) {
+  RetryEntry r{"CL-\x01", -3, 4294967295u, core::Step::kDeadline, INT64_MIN};
+  auto out = codec::decode_retry(codec::encode_retry(r));
+  ASSERT_TRUE(out) << out.error().detail;
+  EXPECT_EQ(*out, r);
+  for (int i = 0; i < core::kStepCount; ++i) {
+    const auto step = static_cast<core::Step>(i);
+    const core::TimestampUs due = step == core::Step::kAttention ? core::kNeverDue : i;
+    const RetryEntry e = RetryEntry::of("CL-2", core::Wait{step, due, 7, i * 1000});
+    auto back = codec::decode_retry(codec::encode_retry(e));
+    ASSERT_TRUE(back) << core::to_string(step) << ": " << back.error().detail;
+    EXPECT_EQ(*back, e) << core::to_string(step);
+    EXPECT_EQ(back->wait(), e.wait());
+  }
+  EXPECT_EQ(codec::decode_retry("\xa0").error().code, StoreErrc::kCorrupt);  // {}
+}
+
+// The step is stored by name under "action": the records of a store written before steps had
+// an enum ("timeout", "status_query", "resend") read unchanged.
+TEST(StoreCodec, RetryStepIsStoredByItsName) {
+  const json stored = json::from_cbor(
+      codec::encode_retry(RetryEntry{"CL-1", core::kNeverDue, 3, core::Step::kAttention}));
+  EXPECT_EQ(stored.at("action"), "attention");
+  EXPECT_EQ(stored.at("due_us"), core::kNeverDue);
+  const std::pair<const char*, core::Step> old_names[] = {
+      {"timeout", core::Step::kDeadline},
+      {"status_query", core::Step::kQuery},
+      {"resend", core::Step::kResend},
+  };
+  for (const auto& [name, step] : old_names) {
+    json doc = {{"client_order_id", "OLD-1"}, {"due_us", 1700}, {"attempt", 2}, {"action", name}};
+    auto r = codec::decode_retry(to_bytes(doc));
+    ASSERT_TRUE(r) << name << ": " << r.error().detail;
+    EXPECT_EQ(*r, (RetryEntry{"OLD-1", 1700, 2, step, 0})) << name;  // no deadline_us: 0
+  }
 }
 
 // Decodes a valid record after `edit` changed its document; expects kCorrupt naming `field`.
@@ -182,7 +210,7 @@ TEST(StoreCodec, BadEventAndRetryFieldsAreNamed) {
   expect_corrupt_doc(
       event, ev, [](json& d) { d["at_us"] = "now"; }, "event.at_us");
 
-  const std::string retry = codec::encode_retry(RetryEntry{"CL-1", 5, 1, "resend"});
+  const std::string retry = codec::encode_retry(RetryEntry{"CL-1", 5, 1, core::Step::kResend});
   auto rv = [](std::string_view b) { return codec::decode_retry(b); };
   expect_corrupt_doc(
       retry, rv, [](json& d) { d["attempt"] = 4294967296ull; }, "retry.attempt");
@@ -192,6 +220,12 @@ TEST(StoreCodec, BadEventAndRetryFieldsAreNamed) {
       retry, rv, [](json& d) { d.erase("due_us"); }, "retry.due_us");
   expect_corrupt_doc(
       retry, rv, [](json& d) { d["action"] = 1; }, "retry.action");
+  expect_corrupt_doc(
+      retry, rv, [](json& d) { d["action"] = "retry_later"; }, "retry.action");
+  expect_corrupt_doc(
+      retry, rv, [](json& d) { d["action"] = ""; }, "retry.action");
+  expect_corrupt_doc(
+      retry, rv, [](json& d) { d["deadline_us"] = "soon"; }, "retry.deadline_us");
   expect_corrupt_doc(
       retry, rv, [](json& d) { d.erase("client_order_id"); }, "retry.client_order_id");
 }

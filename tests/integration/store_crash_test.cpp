@@ -2,9 +2,10 @@
 // and prints each id and event seq once durable; we SIGKILL it mid-write after a random number
 // of acknowledgements (seeded; set BROKERGW_TEST_SEED to replay), reopen the store and check
 // that every acknowledged order and event is there, every record decodes, every broker_ids
-// entry points to a stored order, the events are gap-free from 1 to last_event_seq (nothing is
-// compacted here) with one event per order, and the published cursor never moved back or
-// ahead. Five rounds on one directory, so each round also recovers from the previous kill.
+// entry points to a stored order, the open-orders index and counts hold every order, the events are
+// gap-free from 1 to last_event_seq (nothing is compacted here) with one event per order, and the
+// published cursor never moved back or ahead. Five rounds on one directory, so each round also
+// recovers from the previous kill.
 #include <fcntl.h>
 #include <lmdb.h>
 #include <poll.h>
@@ -209,13 +210,25 @@ TEST(StoreCrash, AcknowledgedWritesSurviveSigkill) {
               << "acknowledged event " << seq << " of " << id << " lost";
         }
         // Every record decodes, and each order's index entry came with it (same write).
-        return t.for_each_order([&](const VersionedOrder& o) {
+        Status each = t.for_each_order([&](const VersionedOrder& o) {
           ++stored;
           const std::string& id = o.order.request.client_order_id;
           auto b = t.find_by_broker_order_id("sim", "B-" + id);
           EXPECT_TRUE(b && *b == id) << "order " << id << " has no broker index entry";
           return true;
         });
+        if (!each) return each;
+        // So did its open-orders entry and count (every order the writer stores is open).
+        std::size_t open = 0;
+        Status walk = t.for_each_open_order("sim", "", [&](const VersionedOrder&) {
+          ++open;
+          return true;
+        });
+        if (!walk) return walk;
+        EXPECT_EQ(open, stored);
+        EXPECT_EQ(t.count_open_orders("sim").value(), stored);
+        EXPECT_EQ(t.count_open_orders("").value(), stored);
+        return {};
       });
       ASSERT_TRUE(s) << s.error().detail;
     }

@@ -467,8 +467,8 @@ TEST(StoreExecSeen, KeyLengthLimitIsChecked) {
 // ---- the retry schedule --------------------------------------------------------------------
 
 RetryEntry retry(const std::string& id, core::TimestampUs due, std::uint32_t attempt = 1,
-                 const std::string& action = "status_query") {
-  return RetryEntry{id, due, attempt, action};
+                 core::Step step = core::Step::kQuery) {
+  return RetryEntry{id, due, attempt, step};
 }
 
 Status schedule(Store& s, const RetryEntry& e) {
@@ -530,7 +530,7 @@ TEST(StoreRetries, ScheduleReplaceCancelAndDueOrder) {
     ASSERT_TRUE(schedule(*store, retry("B", 100)));
     ASSERT_TRUE(schedule(*store, retry("D", 200)));
     ASSERT_TRUE(schedule(*store, retry("C", 200)));  // same time as D: ordered by id
-    ASSERT_TRUE(schedule(*store, retry("E", 500, 3, "resend")));
+    ASSERT_TRUE(schedule(*store, retry("E", 500, 3, core::Step::kResend)));
 
     EXPECT_EQ(next_due(*store), 100);
     EXPECT_TRUE(due(*store, 99).empty());
@@ -543,16 +543,16 @@ TEST(StoreRetries, ScheduleReplaceCancelAndDueOrder) {
     ASSERT_TRUE(e);
     EXPECT_EQ(e->due_us, 500);
     EXPECT_EQ(e->attempt, 3u);
-    EXPECT_EQ(e->action, "resend");
+    EXPECT_EQ(e->step, core::Step::kResend);
 
     // Replace: the old due time is gone, not duplicated.
-    ASSERT_TRUE(schedule(*store, retry("C", 50, 2, "resend")));
+    ASSERT_TRUE(schedule(*store, retry("C", 50, 2, core::Step::kResend)));
     ASSERT_TRUE(schedule(*store, retry("B", 400, 2)));
     EXPECT_EQ(next_due(*store), 50);
     EXPECT_EQ(due(*store, 200), (Ids{"C", "D"}));
     EXPECT_EQ(due(*store, 1000), (Ids{"C", "D", "A", "B", "E"}));
     EXPECT_EQ(get_retry(*store, "C")->attempt, 2u);
-    EXPECT_EQ(get_retry(*store, "C")->action, "resend");
+    EXPECT_EQ(get_retry(*store, "C")->step, core::Step::kResend);
 
     // Cancel; cancelling what is not there is a no-op.
     ASSERT_TRUE(cancel(*store, "C"));
@@ -594,7 +594,7 @@ TEST(StoreRetries, ScheduleReplaceCancelAndDueOrder) {
     EXPECT_EQ(e->client_order_id, "E");
     EXPECT_EQ(e->due_us, 500);
     EXPECT_EQ(e->attempt, 3u);
-    EXPECT_EQ(e->action, "resend");
+    EXPECT_EQ(e->step, core::Step::kResend);
   }
 }
 

@@ -364,12 +364,14 @@ TEST(Store, FailingWriteInBatchRollsBackOnlyItself) {
 
 TEST(Store, MapFullFailsTheWriteAndKeepsCommittedData) {
   TempDir dir;
-  constexpr std::uint64_t kTinyMap = 64 << 10;  // 16 pages: room for the tables and a little
+  // 32 pages: room for the tables and a few orders (each insert also writes open_orders and meta)
+  constexpr std::uint64_t kTinyMap = 128 << 10;
   {
     auto store = open_store(dir.path(), kTinyMap);
     ASSERT_TRUE(store);
     for (int i = 0; i < 5; ++i) {
-      ASSERT_TRUE(insert(*store, test_order("small-" + std::to_string(i))));
+      Status small = insert(*store, test_order("small-" + std::to_string(i)));
+      ASSERT_TRUE(small) << small.error().detail;
     }
     core::Order big = test_order("big");
     big.reject_reason.assign(1 << 20, 'x');

@@ -1,13 +1,17 @@
 // FIX 4.4 mapping: golden inbound messages (tests/golden/fix/*.fix, '|' for SOH) parsed into
-// core events, outbound messages compared field by field with golden files, and secrets
-// masked in logs and stripped from stored messages.
+// core events, outbound messages compared field by field with golden files, rejects of our
+// messages tied to their orders, the inbound probe's bookkeeping, and secrets masked in logs
+// and stripped from stored messages.
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <quickfix/Message.h>
 
 #include "adapters/fix/fix_mapping.h"
+#include "adapters/fix/inbound_probe.h"
 #include "adapters/fix/masking_store.h"
 
 namespace brokergw::adapters::fix {
@@ -157,14 +161,14 @@ TEST(FixMapping, sessionRejectOfOurNewOrderRejectsTheOrder) {
   m.setString(with_soh("8=FIX.4.4|9=0|35=3|34=10|49=SIMBROKER|56=BROKERGW|52=20261125-14:00:00|"
                        "45=5|58=bad field|371=44|372=D|373=5|10=000|"),
               false);
-  auto r = parse_session_reject(m, "sim", "ord-5", "D");
+  auto r = parse_session_reject(m, "sim", SentRef{"D", "ord-5", ""});
   ASSERT_TRUE(r && r->has_value());
   EXPECT_EQ((*r)->client_order_id, "ord-5");
   const auto& rej = std::get<core::EvReject>((*r)->event);
   EXPECT_NE(rej.reason.find("bad field"), std::string::npos);
   EXPECT_NE(rej.reason.find("tag 44"), std::string::npos);
   // A reject of something that is not one of our order messages is informational.
-  auto none = parse_session_reject(m, "sim", "", "");
+  auto none = parse_session_reject(m, "sim", SentRef{});
   ASSERT_TRUE(none);
   EXPECT_FALSE(none->has_value());
 }
@@ -174,9 +178,263 @@ TEST(FixMapping, businessRejectOfOurNewOrderRejectsTheOrder) {
   m.setString(with_soh("8=FIX.4.4|9=0|35=j|34=11|49=SIMBROKER|56=BROKERGW|52=20261125-14:00:00|"
                        "45=6|58=unknown account|372=D|379=ord-6|380=0|10=000|"),
               false);
-  auto r = parse_business_reject(m, "sim", "ord-6", "");
+  auto r = parse_business_reject(m, "sim", SentRef{});
   ASSERT_TRUE(r && r->has_value());
+  EXPECT_EQ((*r)->client_order_id, "ord-6");  // from BusinessRejectRefID(379)
   EXPECT_TRUE(std::holds_alternative<core::EvReject>((*r)->event));
+  EXPECT_FALSE((*r)->status_unsupported);
+}
+
+TEST(FixMapping, sentRefRecordsTypeAndBothIds) {
+  core::Order o = sample_order();
+  SentRef nos = sent_ref_of(build_new_order_single(o));
+  EXPECT_EQ(nos.msg_type, "D");
+  EXPECT_EQ(nos.cl_ord_id, "ord-1");
+  EXPECT_EQ(nos.orig_cl_ord_id, "");
+  SentRef cxl = sent_ref_of(build_cancel_request(o, "cxl-1"));
+  EXPECT_EQ(cxl.msg_type, "F");
+  EXPECT_EQ(cxl.cl_ord_id, "cxl-1");
+  EXPECT_EQ(cxl.orig_cl_ord_id, "ord-1");
+  SentRef status = sent_ref_of(build_status_request(o));
+  EXPECT_EQ(status.msg_type, "H");
+  EXPECT_EQ(status.cl_ord_id, "ord-1");
+}
+
+// ---- A broker that refuses status requests ----
+
+TEST(FixMapping, businessRejectOfOurStatusRequestSaysStatusUnsupported) {
+  // 35=j|372=H|379=ord-1|380=3: what a broker without OrderStatusRequest sends.
+  auto r = parse_business_reject(inbound("bmr_status_unsupported.fix"), "sim", SentRef{});
+  ASSERT_TRUE(r && r->has_value()) << (r ? "" : r.error());
+  const BrokerReport& rep = **r;
+  EXPECT_TRUE(rep.status_unsupported);
+  EXPECT_FALSE(rep.not_at_broker);
+  EXPECT_FALSE(rep.duplicate_order);
+  EXPECT_EQ(rep.broker, "sim");
+  EXPECT_EQ(rep.client_order_id, "ord-1");
+  EXPECT_EQ(rep.cancel_id, "");
+  EXPECT_EQ(rep.exec_id, "");
+  EXPECT_TRUE(std::holds_alternative<core::EvStatus>(rep.event));
+  EXPECT_EQ(report_kind(rep), core::ReportKind::kStatusUnsupported);
+  EXPECT_NE(rep.summary.find("OrderStatusRequest"), std::string::npos) << rep.summary;
+  EXPECT_NE(rep.summary.find("BusinessRejectReason=3 (unsupported message type)"),
+            std::string::npos)
+      << rep.summary;
+  EXPECT_NE(rep.summary.find("OrderStatusRequest not supported"), std::string::npos);
+}
+
+TEST(FixMapping, businessRejectOfAStatusRequestFoundBySequenceNumber) {
+  // Without BusinessRejectRefID(379): the record of what we sent as 45=7 names the order.
+  FIX::Message m = inbound("bmr_status_unsupported.fix");
+  m.removeField(379);
+  auto r = parse_business_reject(m, "sim", SentRef{"H", "ord-7", ""});
+  ASSERT_TRUE(r && r->has_value());
+  EXPECT_TRUE((*r)->status_unsupported);
+  EXPECT_EQ((*r)->client_order_id, "ord-7");
+  // Without RefMsgType the record's type counts too.
+  m.removeField(372);
+  r = parse_business_reject(m, "sim", SentRef{"H", "ord-7", ""});
+  ASSERT_TRUE(r && r->has_value());
+  EXPECT_TRUE((*r)->status_unsupported);
+  EXPECT_EQ((*r)->client_order_id, "ord-7");
+  // Nothing names the order: informational, no report.
+  auto none = parse_business_reject(m, "sim", SentRef{});
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+  // The record is of another message than 372 says: only 379 names the order.
+  FIX::Message typed = inbound("bmr_status_unsupported.fix");
+  typed.removeField(379);
+  none = parse_business_reject(typed, "sim", SentRef{"D", "ord-8", ""});
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST(FixMapping, sessionRejectOfOurStatusRequestSaysStatusUnsupported) {
+  // 35=3|45=8|373=11: the broker's dictionary has no 35=H.
+  FIX::Message m = inbound("reject_status_request.fix");
+  auto r = parse_session_reject(m, "sim", SentRef{"H", "ord-2", ""});
+  ASSERT_TRUE(r && r->has_value());
+  EXPECT_TRUE((*r)->status_unsupported);
+  EXPECT_EQ((*r)->client_order_id, "ord-2");
+  EXPECT_TRUE(std::holds_alternative<core::EvStatus>((*r)->event));
+  EXPECT_EQ(report_kind(**r), core::ReportKind::kStatusUnsupported);
+  EXPECT_NE((*r)->summary.find("SessionRejectReason=11 (invalid MsgType)"), std::string::npos)
+      << (*r)->summary;
+  // A Reject names no business id: without the record it is about no order.
+  auto none = parse_session_reject(m, "sim", SentRef{});
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST(FixMapping, rejectsOfOurCancelNameTheOrderAndTheCancel) {
+  FIX::Message bmr;
+  bmr.setString(with_soh("8=FIX.4.4|9=0|35=j|34=14|49=SIMBROKER|56=BROKERGW|52=20261125-14:00:00|"
+                         "45=9|372=F|379=cxl-1|380=0|10=000|"),
+                false);
+  auto r = parse_business_reject(bmr, "sim", SentRef{"F", "cxl-1", "ord-1"});
+  ASSERT_TRUE(r && r->has_value());
+  EXPECT_EQ((*r)->client_order_id, "ord-1");
+  EXPECT_EQ((*r)->cancel_id, "cxl-1");
+  EXPECT_TRUE(std::holds_alternative<core::EvCancelRejected>((*r)->event));
+  EXPECT_FALSE((*r)->status_unsupported);
+  // A business id of another cancel than the recorded one cannot name the order.
+  auto none = parse_business_reject(bmr, "sim", SentRef{"F", "cxl-0", "ord-0"});
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+
+  FIX::Message reject;
+  reject.setString(with_soh("8=FIX.4.4|9=0|35=3|34=15|49=SIMBROKER|56=BROKERGW|"
+                            "52=20261125-14:00:00|45=9|373=1|371=41|10=000|"),
+                   false);
+  r = parse_session_reject(reject, "sim", SentRef{"F", "cxl-1", "ord-1"});
+  ASSERT_TRUE(r && r->has_value());
+  EXPECT_EQ((*r)->client_order_id, "ord-1");
+  EXPECT_EQ((*r)->cancel_id, "cxl-1");
+  const auto& cr = std::get<core::EvCancelRejected>((*r)->event);
+  EXPECT_NE(cr.reason.find("required tag missing"), std::string::npos) << cr.reason;
+}
+
+// ---- The inbound probe ----
+
+TEST(FixMapping, testRequestMatchesGolden) {
+  FIX::Message m = build_test_request("bgw-1764079200000000-1");
+  EXPECT_EQ(body_fields(m), golden("test_request.fix"));
+}
+
+TEST(FixInboundProbe, heartbeatForOurTestRequestProvesItsSendTime) {
+  InboundProbe probe;
+  EXPECT_EQ(probe.read_up_to_us(), 0);
+  auto id = probe.begin(5'000'000);
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->rfind("bgw-5000000-", 0), 0u) << *id;
+  EXPECT_EQ(probe.outstanding(), 1u);
+  EXPECT_EQ(probe.read_up_to_us(), 0);  // nothing proven before the answer
+  EXPECT_EQ(probe.answered(*id), 5'000'000);
+  EXPECT_EQ(probe.read_up_to_us(), 5'000'000);
+  EXPECT_EQ(probe.outstanding(), 0u);
+  EXPECT_FALSE(probe.answered(*id));  // a second Heartbeat with the same id changes nothing
+  EXPECT_EQ(probe.read_up_to_us(), 5'000'000);
+}
+
+TEST(FixInboundProbe, foreignTestReqIdsChangeNothing) {
+  InboundProbe probe;
+  auto id = probe.begin(1'000'000);
+  ASSERT_TRUE(id);
+  EXPECT_FALSE(probe.answered("TEST"));  // QuickFIX's own heartbeat monitoring
+  EXPECT_FALSE(probe.answered(""));
+  EXPECT_FALSE(probe.answered("bgw-999-1"));  // our form, but never sent
+  EXPECT_EQ(probe.read_up_to_us(), 0);
+  EXPECT_EQ(probe.outstanding(), 1u);
+}
+
+TEST(FixInboundProbe, oneOutstandingAtATimeUntilItIsStale) {
+  InboundProbe probe;
+  auto first = probe.begin(10'000'000);
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(probe.begin(10'000'000));
+  EXPECT_FALSE(probe.begin(10'999'999));
+  auto second = probe.begin(11'000'000);  // the first is 1 s old: unanswered, try again
+  ASSERT_TRUE(second);
+  EXPECT_NE(*first, *second);
+  EXPECT_EQ(probe.outstanding(), 2u);
+  // The late answer to the first still proves its (earlier) time.
+  EXPECT_EQ(probe.answered(*first), 10'000'000);
+  EXPECT_EQ(probe.read_up_to_us(), 10'000'000);
+  EXPECT_EQ(probe.answered(*second), 11'000'000);
+  EXPECT_EQ(probe.read_up_to_us(), 11'000'000);
+  // Answered: a new one may go at once.
+  EXPECT_TRUE(probe.begin(11'000'001));
+}
+
+TEST(FixInboundProbe, aNewerAnswerRetiresOlderOnesAndNeverMovesBack) {
+  InboundProbe probe;
+  auto a = probe.begin(1'000'000);
+  auto b = probe.begin(2'000'000);
+  auto c = probe.begin(3'000'000);
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(probe.answered(*b), 2'000'000);
+  EXPECT_EQ(probe.outstanding(), 1u);  // a is retired with b, c is still out
+  EXPECT_FALSE(probe.answered(*a));
+  EXPECT_EQ(probe.read_up_to_us(), 2'000'000);
+  probe.reset();
+  EXPECT_EQ(probe.read_up_to_us(), 2'000'000);  // proven stays proven
+  // The clock went back: a new probe may go (the old one is not "recent"), and its answer
+  // does not move the proof back.
+  auto d = probe.begin(4'000'000);
+  ASSERT_TRUE(d);
+  auto back = probe.begin(1'500'000);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(probe.answered(*back), 1'500'000);
+  EXPECT_EQ(probe.read_up_to_us(), 2'000'000);
+}
+
+TEST(FixInboundProbe, logonOrLogoutForgetsOutstandingRequests) {
+  InboundProbe probe;
+  auto id = probe.begin(1'000'000);
+  ASSERT_TRUE(id);
+  probe.reset();
+  EXPECT_EQ(probe.outstanding(), 0u);
+  EXPECT_FALSE(probe.answered(*id));  // an earlier connection's TestRequest proves nothing
+  EXPECT_EQ(probe.read_up_to_us(), 0);
+  EXPECT_TRUE(probe.begin(1'000'001));  // no need to wait for the stale one
+}
+
+TEST(FixInboundProbe, abandonedRequestsDoNotBlockOrProve) {
+  InboundProbe probe;
+  auto id = probe.begin(1'000'000);
+  ASSERT_TRUE(id);
+  probe.abandon(*id);
+  EXPECT_EQ(probe.outstanding(), 0u);
+  EXPECT_FALSE(probe.answered(*id));
+  EXPECT_TRUE(probe.begin(1'000'001));
+}
+
+TEST(FixInboundProbe, outstandingRequestsAreBounded) {
+  InboundProbe probe;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i) {
+    auto id = probe.begin(static_cast<core::TimestampUs>(i) * InboundProbe::kRetryUs);
+    ASSERT_TRUE(id);
+    ids.push_back(*id);
+  }
+  EXPECT_EQ(probe.outstanding(), InboundProbe::kMaxOutstanding);
+  EXPECT_FALSE(probe.answered(ids.front()));  // the oldest were dropped
+  EXPECT_EQ(probe.answered(ids.back()), 99 * InboundProbe::kRetryUs);
+}
+
+TEST(FixInboundProbe, concurrentProbesAndAnswersKeepTheProofMonotonic) {
+  // The scheduler probes while the session thread answers (meaningful under TSan).
+  InboundProbe probe;
+  std::atomic<bool> stop{false};
+  std::vector<std::string> sent;
+  std::mutex sent_mu;
+  std::thread prober([&] {
+    for (core::TimestampUs t = 1; t <= 20000; ++t) {
+      if (auto id = probe.begin(t * 100)) {
+        std::lock_guard lock(sent_mu);
+        sent.push_back(*id);
+      }
+      if (t % 1000 == 0) probe.reset();
+    }
+    stop = true;
+  });
+  core::TimestampUs last = 0;
+  while (!stop) {
+    std::string id;
+    {
+      std::lock_guard lock(sent_mu);
+      if (!sent.empty()) {
+        id = sent.back();
+        sent.pop_back();
+      }
+    }
+    if (!id.empty()) probe.answered(id);
+    const core::TimestampUs now = probe.read_up_to_us();
+    EXPECT_GE(now, last);
+    last = now;
+  }
+  prober.join();
+  EXPECT_LE(probe.read_up_to_us(), 20000 * 100);
 }
 
 TEST(FixSecrets, maskingHidesPasswordsInLogs) {

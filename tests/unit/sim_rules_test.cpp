@@ -403,6 +403,24 @@ TEST(SimEngine, DuplicateClOrdIdIsRejectedAndCounted) {
   EXPECT_EQ(engine.order_count(), 1u);
 }
 
+TEST(SimEngine, PossResendOfAKnownClOrdIdIsRejectedAsADuplicateByDefault) {
+  Engine engine(EngineOptions{});
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1"), 0, out);
+  out.clear();
+  NewOrderIn resend = new_order("C1");
+  resend.poss_resend = true;  // 97=Y
+  engine.handle(resend, 1, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(er(out, 0).exec_type, '8');
+  EXPECT_EQ(er(out, 0).ord_status, '8');
+  EXPECT_EQ(er(out, 0).ord_rej_reason, 6);  // duplicate order
+  EXPECT_EQ(er(out, 0).cl_ord_id, "C1");
+  EXPECT_EQ(er(out, 0).order_id, "NONE");
+  EXPECT_EQ(engine.counters().duplicate_cl_ord_ids, 1u);
+  EXPECT_EQ(engine.order_count(), 1u);  // the order itself is untouched
+}
+
 TEST(SimEngine, PossResendOfAKnownOrderCanBeAnsweredWithItsStatus) {
   EngineOptions options;
   options.poss_resend_duplicate = PossResendDuplicatePolicy::kStatus;
@@ -518,10 +536,17 @@ TEST(SimEngine, CancelRejects) {
   EXPECT_EQ(reject.order_id, "SIM-1-1");
 
   out.clear();
-  engine.handle(cancel("X2", "C1"), 2, out);  // reused cancel ClOrdID
+  engine.handle(new_order("C2"), 2, out);
+  out.clear();
+  engine.handle(cancel("X2", "C2"), 3, out);  // cancel ClOrdID reused for another order
   reject = std::get<CancelRejectOut>(out.at(0));
   EXPECT_EQ(reject.cxl_rej_reason, 6);
-  EXPECT_EQ(engine.counters().cancel_rejects, 3u);
+  EXPECT_EQ(reject.text, "duplicate ClOrdID");
+  out.clear();
+  engine.handle(cancel("C2", "C2"), 4, out);  // the order's own ClOrdID
+  EXPECT_EQ(std::get<CancelRejectOut>(out.at(0)).cxl_rej_reason, 6);
+  EXPECT_EQ(engine.counters().cancel_rejects, 4u);
+  EXPECT_EQ(engine.counters().cancel_resends, 0u);
 }
 
 TEST(SimEngine, AckOnlyOrdersStayOpenUntilCanceled) {
@@ -552,8 +577,12 @@ TEST(SimEngine, SilentOrdersGetNoAnswerButExist) {
   EXPECT_TRUE(out.empty());
   engine.handle(status("C1"), 1, out);
   ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(er(out, 0).exec_type, 'I');
   EXPECT_EQ(er(out, 0).ord_status, 'A');  // pending new
   EXPECT_EQ(er(out, 0).order_id, "SIM-1-1");
+  EXPECT_EQ(er(out, 0).cum_qty, D("0"));
+  EXPECT_EQ(er(out, 0).leaves_qty, D("10"));
+  EXPECT_EQ(engine.counters().acks, 0u);  // held as pending new: never acknowledged
 }
 
 TEST(SimEngine, StatusOfAnUnknownOrder) {
@@ -1048,6 +1077,113 @@ TEST(SimStatus, AnswerStatusFalseLeavesStatusRequestsUnanswered) {
   EXPECT_EQ(trace(out), "0 F I I I I");
 }
 
+// ---- engine: a cancel sent again ----
+
+TEST(SimCancel, ACancelSentAgainForACanceledOrderIsTooLate) {
+  Action ack;
+  ack.kind = ActionKind::kAck;
+  Engine engine(EngineOptions{{rule_for("HOLD", ack)}, 1, 100, {}});
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "HOLD"), 0, out);
+  engine.handle(cancel("X1", "C1"), 1, out);
+  ASSERT_EQ(trace(out), "0 4");
+  out.clear();
+  engine.handle(cancel("X1", "C1"), 2, out);  // the same cancel again (its answer was lost)
+  ASSERT_EQ(trace(out), "9");
+  const auto& reject = std::get<CancelRejectOut>(out[0]);
+  EXPECT_EQ(reject.cxl_rej_reason, 0);  // too late to cancel
+  EXPECT_EQ(reject.ord_status, '4');    // the order is canceled
+  EXPECT_EQ(reject.order_id, "SIM-1-1");
+  EXPECT_EQ(reject.cl_ord_id, "X1");
+  EXPECT_EQ(reject.orig_cl_ord_id, "C1");
+  EXPECT_EQ(reject.text, "order already canceled");
+  EXPECT_EQ(engine.counters().cancels, 1u);  // never a second cancel
+  EXPECT_EQ(engine.counters().cancel_resends, 1u);
+  EXPECT_EQ(engine.counters().duplicate_cl_ord_ids, 0u);
+  out.clear();
+  engine.handle(status("X1"), 3, out);  // and the order is still canceled
+  EXPECT_EQ(er(out, 0).ord_status, '4');
+}
+
+TEST(SimCancel, ACancelSentAgainForAnUnknownOrderIsUnknownAgain) {
+  Engine engine(EngineOptions{});
+  std::vector<Outgoing> out;
+  engine.handle(cancel("X1", "NOPE"), 0, out);
+  engine.handle(cancel("X1", "NOPE"), 1, out);
+  ASSERT_EQ(trace(out), "9 9");
+  for (const Outgoing& o : out) {
+    const auto& reject = std::get<CancelRejectOut>(o);
+    EXPECT_EQ(reject.cxl_rej_reason, 1);  // unknown order
+    EXPECT_EQ(reject.ord_status, '8');
+    EXPECT_EQ(reject.order_id, "NONE");
+    EXPECT_EQ(reject.text, "unknown OrigClOrdID");
+  }
+}
+
+TEST(SimCancel, ACancelSentAgainAfterItsOrderArrivedCancelsIt) {
+  // The first copy overtook the order (e.g. the order was resent after a lost connection).
+  Action ack;
+  ack.kind = ActionKind::kAck;
+  Engine engine(EngineOptions{{rule_for("HOLD", ack)}, 1, 100, {}});
+  std::vector<Outgoing> out;
+  engine.handle(cancel("X1", "C1"), 0, out);
+  engine.handle(new_order("C1", "HOLD"), 1, out);
+  engine.handle(cancel("X1", "C1"), 2, out);
+  ASSERT_EQ(trace(out), "9 0 4");
+  EXPECT_EQ(er(out, 2).cl_ord_id, "X1");
+  EXPECT_EQ(er(out, 2).orig_cl_ord_id, "C1");
+  EXPECT_EQ(engine.counters().cancels, 1u);
+}
+
+TEST(SimCancel, ACancelSentAgainCanBeRefusedAsADuplicateClOrdId) {
+  Action ack;
+  ack.kind = ActionKind::kAck;
+  EngineOptions options{{rule_for("HOLD", ack)}, 1, 100, {}};
+  options.resent_cancel = ResentCancelPolicy::kDuplicate;
+  Engine engine(options);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "HOLD"), 0, out);
+  engine.handle(cancel("X1", "C1"), 1, out);
+  engine.handle(cancel("X1", "C1"), 2, out);
+  ASSERT_EQ(trace(out), "0 4 9");
+  const auto& reject = std::get<CancelRejectOut>(out[2]);
+  EXPECT_EQ(reject.cxl_rej_reason, 6);
+  EXPECT_EQ(reject.ord_status, '4');
+  EXPECT_EQ(engine.counters().cancel_resends, 1u);
+  EXPECT_EQ(engine.counters().duplicate_cl_ord_ids, 1u);
+}
+
+TEST(SimStatus, StatusRequestsCanBeUnsupported) {
+  Action silent;
+  silent.kind = ActionKind::kSilent;
+  EngineOptions options;
+  options.rules.push_back(rule_for("SLNT", silent));
+  options.status_requests = StatusRequestPolicy::kUnsupported;
+  Engine engine(options);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL"), 0, out);
+  engine.handle(new_order("C2", "SLNT"), 0, out);
+  out.clear();
+  StatusIn known = status("C1");
+  known.msg_seq_num = 17;
+  engine.handle(known, 1, out);
+  engine.handle(status("C2"), 2, out);
+  engine.handle(status("NOPE"), 3, out);  // unknown ClOrdIDs too: the message type is refused
+  ASSERT_EQ(trace(out), "j j j");
+  const auto& reject = std::get<BusinessRejectOut>(out[0]);
+  EXPECT_EQ(reject.ref_msg_type, "H");
+  EXPECT_EQ(reject.ref_seq_num, 17);
+  EXPECT_EQ(reject.business_reject_ref_id, "C1");
+  EXPECT_EQ(reject.reason, 3);  // unsupported message type
+  EXPECT_EQ(reject.text, "OrderStatusRequest not supported");
+  EXPECT_EQ(std::get<BusinessRejectOut>(out[2]).business_reject_ref_id, "NOPE");
+  EXPECT_EQ(engine.counters().status_requests, 3u);
+  EXPECT_EQ(engine.counters().status_unsupported, 3u);
+  out.clear();
+  engine.handle(mass_status_all(), 4, out);  // mass status still answers
+  EXPECT_EQ(trace(out), "I I");
+}
+
 MassStatusIn mass_status(int type, std::string symbol = "") {
   MassStatusIn in;
   in.mass_status_req_id = "M1";
@@ -1217,6 +1353,26 @@ TEST(SimConfig, ErrorsNameTheKey) {
                "rules[0].symbl: unknown key");
   expect_error(kMinimal + "log_level = \"loud\"\n", "log_level");
   expect_error(kMinimal + "poss_resend_duplicate = \"maybe\"\n", "poss_resend_duplicate");
+  expect_error(kMinimal + "status_requests = \"never\"\n",
+               "status_requests: must be \"answer\" or \"unsupported\"");
+  expect_error(kMinimal + "resent_cancel = \"ignore\"\n",
+               "resent_cancel: must be \"too_late\" or \"duplicate\"");
+}
+
+TEST(SimConfig, ParsesStatusAndResentCancelPolicies) {
+  auto c = parse(kMinimal);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->status_requests, StatusRequestPolicy::kAnswer);
+  EXPECT_EQ(c->resent_cancel, ResentCancelPolicy::kTooLate);
+  EXPECT_EQ(c->poss_resend_duplicate, PossResendDuplicatePolicy::kReject);
+  c = parse(kMinimal + "status_requests = \"unsupported\"\nresent_cancel = \"duplicate\"\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->status_requests, StatusRequestPolicy::kUnsupported);
+  EXPECT_EQ(c->resent_cancel, ResentCancelPolicy::kDuplicate);
+  c = parse(kMinimal + "status_requests = \"answer\"\nresent_cancel = \"too_late\"\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->status_requests, StatusRequestPolicy::kAnswer);
+  EXPECT_EQ(c->resent_cancel, ResentCancelPolicy::kTooLate);
 }
 
 TEST(SimConfig, ParsesFaultModes) {
