@@ -1,6 +1,6 @@
 // The gateway's configuration: one TOML file, validated against one table of keys
-// (name, type, range, default, doc) in config.cpp. docs/CONFIGURATION.md is generated from
-// that table (`brokergw --print-config-doc`) and a test checks the two agree.
+// (name, type, range, default, doc) in keys_global.cpp and keys_brokers.cpp. docs/CONFIGURATION.md
+// is generated from that table (`brokergw --print-config-doc`) and a test checks the two agree.
 //
 // Loaded once at start-up on the main thread; read-only afterwards.
 //

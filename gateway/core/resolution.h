@@ -251,8 +251,9 @@ Decision decide_dispatch(const Order& o, Send requested, const std::optional<Wai
 //    attempt) when the pending part can be resent, else unchanged; event kResolution.
 //  * kDuplicateClOrdId: PendingNew/UnknownAtBroker whose pending part is the new order -> the
 //    broker has it: wait kQuery now, attempt carried, event kResolution; when the broker cannot
-//    be asked, EvAck (acknowledged, live), wait cleared. A PendingNew order (not yet unknown)
-//    first becomes unknown (event kUnknown). A PendingNew order the broker already
+//    be asked, kAttention (event kAttentionRequired, alert): it has the order but cannot say
+//    in what state, and a resend only repeats the answer; any later report still settles it.
+//    A PendingNew order (not yet unknown) first becomes unknown (event kUnknown when asked). A PendingNew order the broker already
 //    acknowledged, and every other state, -> ignored (a late answer to a resend).
 //  * kStatus: apply(EvStatus). Refused -> anomaly. Applied: settled -> wait cleared
 //    (kStatusAdopted); still pending (PendingNew/Cancel/Replace) after being unknown -> wait

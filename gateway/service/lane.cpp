@@ -68,7 +68,10 @@ std::size_t Lane::parked() const {
 bool Lane::try_reserve() {
   std::lock_guard lock(mu_);
   if (items_.size() + reserved_ >= policy_.queue_capacity) {
-    ++full_;
+    if (full_++ % 1000 == 0) {
+      spdlog::warn("broker {}: lane full ({} items); new orders are refused as broker busy",
+                   adapter_->broker(), policy_.queue_capacity);
+    }
     return false;
   }
   ++reserved_;
@@ -93,7 +96,10 @@ bool Lane::try_push(Item item) {
   {
     std::lock_guard lock(mu_);
     if (items_.size() + reserved_ >= policy_.queue_capacity) {
-      ++full_;
+      if (full_++ % 1000 == 0) {
+        spdlog::warn("broker {}: lane full ({} items); resolution and recovery wait for room",
+                     adapter_->broker(), policy_.queue_capacity);
+      }
       shared_.metrics.lane_full++;
       return false;
     }

@@ -158,6 +158,7 @@ std::vector<BrokerStatus> OrderService::broker_status() const {
     b.queued = lane->queued();
     b.capacity = lane->capacity();
     b.lane_full = lane->full_count();
+    b.parked = lane->parked();
     b.status_query_refused = lane->status_query_refused();
     b.resolution_in_flight = lane->budget_in_flight(now);
     const WaitTracker::BrokerView v = shared_->tracker.view(name, kAttentionListed);

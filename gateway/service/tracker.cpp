@@ -15,7 +15,13 @@ bool WaitTracker::update(const core::Order& order, std::uint64_t version, bool a
     return true;
   }
   if (it == entries_.end()) {
-    entries_.emplace(id, Entry{order.request.broker, now, attention, version});
+    // Since when it is unknown: its last transition (kept across restarts), else now.
+    core::TimestampUs since = now;
+    if (!order.history.empty() &&
+        order.history.back().state == core::OrderState::kUnknownAtBroker) {
+      since = order.history.back().at_us;
+    }
+    entries_.emplace(id, Entry{order.request.broker, since, attention, version});
   } else {
     it->second.attention = attention;
     it->second.version = version;

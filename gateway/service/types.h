@@ -48,6 +48,7 @@ struct BrokerStatus {
   std::size_t queued = 0;
   std::size_t capacity = 0;
   std::uint64_t lane_full = 0;              // times an item met the lane's hard bound
+  std::size_t parked = 0;                   // items parked after a fatal store error
   std::size_t open_orders = 0;              // non-terminal orders of this broker
   std::size_t unknown_orders = 0;           // orders in unknown_at_broker
   core::TimestampUs oldest_unknown_us = 0;  // since when the oldest one is unknown (0: none)

@@ -770,17 +770,10 @@ TEST(ResolutionProperty, UnanswerableBrokersReachAttentionWithinMaxAttempts) {
             EXPECT_EQ(sim.new_order_sends(), 1);
             EXPECT_LE(sim.attempts_made(), max);
             EXPECT_LE(sim.resolution_sends(), static_cast<int>(max)) << "counting the sends";
-            // Without status requests a duplicate-ClOrdID reject is adopted as acknowledged.
-            const bool adopts_duplicate =
-                !caps && (mode == Mode::kHostile || mode == Mode::kPendingForever);
-            if (adopts_duplicate) {
-              EXPECT_TRUE(settled(sim.order())) << to_string(sim.order().state);
-            } else {
-              // The broker never acknowledges anything: only an operator can end it.
-              ASSERT_TRUE(sim.wait().has_value()) << to_string(sim.order().state);
-              EXPECT_EQ(sim.wait()->step, Step::kAttention);
-              EXPECT_EQ(sim.order().state, OrderState::kUnknownAtBroker);
-            }
+            // The broker never acknowledges anything: only an operator can end it.
+            ASSERT_TRUE(sim.wait().has_value()) << to_string(sim.order().state);
+            EXPECT_EQ(sim.wait()->step, Step::kAttention);
+            EXPECT_EQ(sim.order().state, OrderState::kUnknownAtBroker);
             if (HasFailure()) return;
           }
         }

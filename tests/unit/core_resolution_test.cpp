@@ -849,9 +849,12 @@ void expect_triage_rule(const Order& o, const std::optional<Wait>& w, const Colu
           EXPECT_EQ(d.schedule, ScheduleOp::kSet);
           EXPECT_EQ(nw, (Wait{Step::kQuery, kNow, carried(w)}));
         } else {
-          EXPECT_TRUE(after.acknowledged) << "adopted as acknowledged (EvAck)";
-          EXPECT_EQ(after.state, OrderState::kNew);
-          EXPECT_EQ(nw, std::nullopt);
+          // It has the order but cannot say in what state: an operator must look.
+          EXPECT_EQ(d.reason, Reason::kDuplicateClOrdId);
+          EXPECT_EQ(after.state, OrderState::kUnknownAtBroker);
+          EXPECT_EQ(d.event, EventType::kAttentionRequired);
+          EXPECT_TRUE(d.alert);
+          EXPECT_EQ(nw, (Wait{Step::kAttention, kNeverDue, carried(w)}));
         }
       }
       return;
@@ -1388,15 +1391,15 @@ TEST(ResolutionRows, DuplicateClOrdIdOnUnknownQueriesNowWithTheAttemptCarried) {
   }
 }
 
-TEST(ResolutionRows, DuplicateClOrdIdWithoutStatusCapabilityAdoptsAsAcknowledged) {
+TEST(ResolutionRows, DuplicateClOrdIdWithoutStatusCapabilityNeedsAnOperator) {
   const Order o = build(V::kUnknownNew);
   const Decision d = triage_report(o, ReportKind::kDuplicateClOrdId, EvReject{"duplicate"},
                                    Wait{Step::kResend, kWaitDue, 3}, kAskNoCaps, kNow);
-  ASSERT_TRUE(d.order.has_value()) << describe(d);
-  EXPECT_TRUE(d.order->acknowledged);
-  EXPECT_EQ(d.order->state, OrderState::kNew);
-  EXPECT_EQ(d.schedule, ScheduleOp::kClear) << describe(d);
-  EXPECT_NE(d.event, EventType::kRejected);
+  EXPECT_FALSE(d.order.has_value()) << describe(d);
+  EXPECT_EQ(d.event, EventType::kAttentionRequired);
+  EXPECT_TRUE(d.alert);
+  EXPECT_EQ(d.schedule, ScheduleOp::kSet) << describe(d);
+  EXPECT_EQ(d.wait, (Wait{Step::kAttention, kNeverDue, 3}));
 }
 
 TEST(ResolutionRows, DuplicateClOrdIdOnASentPendingNewFirstGoesUnknown) {
