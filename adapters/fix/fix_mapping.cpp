@@ -269,6 +269,14 @@ ParseResult parse_cancel_reject(const FIX::Message& msg, const std::string& brok
   r.client_order_id = *orig;
   r.cancel_id = *cl_ord_id;
   std::string reason = reason_text(msg, FIX::FIELD::CxlRejReason, "CxlRejReason");
+  // OrdStatus (39) on a cancel reject is the order's status now. "Too late to cancel"
+  // because it is already canceled (often the answer to a cancel sent again) says the
+  // order is canceled: that is what it reports, not a live order.
+  if (field(msg, FIX::FIELD::OrdStatus) == std::string(1, FIX::OrdStatus_CANCELED)) {
+    r.event = core::EvCanceled{"canceled (answer to a cancel: " + reason + ")"};
+    r.summary = "cancel answered: already canceled (" + reason + ")";
+    return r;
+  }
   auto response_to = field(msg, FIX::FIELD::CxlRejResponseTo);
   if (response_to && *response_to == "2") {
     r.event = core::EvReplaceRejected{reason};

@@ -74,7 +74,7 @@ void after_commit(Shared& shared, const Carried& c, core::TimestampUs now) {
   }
   switch (d.event) {
     case core::EventType::kUnknown:
-      shared.metrics.timeouts++;
+      if (d.reason == core::Reason::kSilence) shared.metrics.timeouts++;
       spdlog::warn("order {}: unknown_at_broker at {} ({}: {})", id, c.order.request.broker,
                    core::to_string(d.reason), d.detail);
       break;

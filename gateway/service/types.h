@@ -82,7 +82,7 @@ struct ServiceMetrics {
   std::atomic<std::uint64_t> reports_ignored{0};  // late or redundant: journaled, unchanged
   std::atomic<std::uint64_t> broker_anomalies{0};
   std::atomic<std::uint64_t> events_appended{0};
-  std::atomic<std::uint64_t> timeouts{0};  // orders that went unknown_at_broker
+  std::atomic<std::uint64_t> timeouts{0};  // orders that went unknown_at_broker on silence
   std::atomic<std::uint64_t> status_queries_sent{0};
   std::atomic<std::uint64_t> resends_sent{0};
   std::atomic<std::uint64_t> unknown_resolved{0};

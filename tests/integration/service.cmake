@@ -16,6 +16,12 @@ if(TARGET brokersim)
     BROKERGW_BIN="$<TARGET_FILE:brokergw>"
     BROKERSIM_BIN="$<TARGET_FILE:brokersim>")
   add_dependencies(integration_service brokersim)
+  if(TARGET brokergw_kafka_mock)
+    target_sources(integration_service PRIVATE
+      ${PROJECT_SOURCE_DIR}/tests/integration/service_stack_test.cpp)
+    target_link_libraries(integration_service PRIVATE brokergw_api brokergw_kafka
+      brokergw_kafka_mock)
+  endif()
   gtest_discover_tests(integration_service
     DISCOVERY_TIMEOUT 30
     PROPERTIES TIMEOUT 120 LABELS integration)

@@ -81,6 +81,7 @@ struct GatewayOptions {
   std::size_t queue_capacity = 10000;
   std::string extra_gateway_toml;  // appended to the config file
   std::string broker_toml;         // appended to every [brokers.<name>] table
+  std::string log_level = "info";  // [gateway] log_level; "debug" also logs every FIX message
 };
 
 // Simulators and one gateway wired together: broker "sim" is simulator 0, "sim1" is

@@ -21,6 +21,10 @@ if(TARGET brokergw AND TARGET brokersim)
   # The overseas link: timeouts, unknown resolution, backoff, isolation, session recovery.
   brokergw_system_test(system_link system
     ${PROJECT_SOURCE_DIR}/tests/system/link_test.cpp)
+  # Resolution against real FIX counterparties: duplicate rejects, 35=j, PendingNew answers,
+  # "unknown order" after a reconnect, a cancel in flight at kill -9.
+  brokergw_system_test(system_resolution system
+    ${PROJECT_SOURCE_DIR}/tests/system/resolution_test.cpp)
   # The event pipeline; Kafka is librdkafka's mock cluster hosted by the test process.
   if(TARGET brokergw_kafka_mock)
     brokergw_system_test(system_events system

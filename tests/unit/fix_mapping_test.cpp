@@ -156,6 +156,22 @@ TEST(FixMapping, cancelRejectBecomesEvCancelRejected) {
   EXPECT_NE(cr.reason.find("too late to cancel"), std::string::npos);
 }
 
+TEST(FixMapping, cancelRejectOfACanceledOrderSaysCanceled) {
+  // "Too late to cancel" with OrdStatus=4: the order is canceled (often the answer to a cancel
+  // sent again after the first one worked).
+  FIX::Message m;
+  m.setString(with_soh("8=FIX.4.4|9=0|35=9|34=12|49=SIMBROKER|56=BROKERGW|52=20261125-14:00:00|"
+                       "11=cxl-9|37=SIM-1|39=4|41=ord-1|58=order already canceled|102=0|434=1|"
+                       "10=000|"),
+              false);
+  auto r = parse_cancel_reject(m, "sim");
+  ASSERT_TRUE(r && r->has_value());
+  EXPECT_EQ((*r)->client_order_id, "ord-1");
+  EXPECT_EQ((*r)->cancel_id, "cxl-9");
+  ASSERT_TRUE(std::holds_alternative<core::EvCanceled>((*r)->event));
+  EXPECT_EQ(adapters::report_kind(**r), core::ReportKind::kCanceled);
+}
+
 TEST(FixMapping, sessionRejectOfOurNewOrderRejectsTheOrder) {
   FIX::Message m;
   m.setString(with_soh("8=FIX.4.4|9=0|35=3|34=10|49=SIMBROKER|56=BROKERGW|52=20261125-14:00:00|"
