@@ -19,6 +19,7 @@
 #include "gateway/events/publisher.h"
 #include "gateway/service/order_service.h"
 #include "tests/integration/kafka_mock.h"
+#include "tests/integration/service_support.h"
 #include "tests/support/memory_store.h"
 #include "tests/system/harness.h"
 
@@ -42,19 +43,8 @@ using nlohmann::json;
 TEST(GatewayThreads, shouldTakeOrdersOverHttpFillThemAndPublishEveryEventOnce) {
   systest::TempDir dir;
   const int fix_port = systest::free_port();
-  std::ostringstream sim_toml;
-  sim_toml
-      << "listen_address = \"127.0.0.1\"\nport = " << fix_port
-      << "\nsender_comp_id = \"SIMBROKER0\"\ntarget_comp_id = \"BROKERGW\"\n"
-      << "data_dictionary = \"" << BROKERGW_SOURCE_DIR << "/fixspec/FIX44.brokergw.xml\"\n"
-      << "state_dir = \"" << dir.file("sim-state") << "\"\n"
-      << "journal_file = \"" << dir.file("journal.jsonl") << "\"\n"
-      << "\n[[rules]]\nsymbol = \"AAPL\"\naction = \"fill\"\nfills = 2\nfill_interval_ms = 2\n";
-  systest::write_file(dir.file("sim.toml"), sim_toml.str());
-  systest::Process sim({BROKERSIM_BIN, "--config", dir.file("sim.toml")}, dir.file("sim.log"));
-  ASSERT_TRUE(
-      systest::wait_until([&] { return sim.log().find("listening") != std::string::npos; }, 15s));
-
+  auto sim = servicetest::start_sim(
+      dir, fix_port, {"symbol = \"AAPL\"\naction = \"fill\"\nfills = 2\nfill_interval_ms = 2"});
   std::unique_ptr<testing::MockCluster> cluster;
   testing::MemoryStore store;
   events::EventNotifier notifier;
@@ -76,17 +66,7 @@ TEST(GatewayThreads, shouldTakeOrdersOverHttpFillThemAndPublishEveryEventOnce) {
     ASSERT_TRUE(publisher.start(*sink));
   }
 
-  config::BrokerConfig b;
-  b.name = "sim";
-  b.type = "fix";
-  b.host = "127.0.0.1";
-  b.port = static_cast<std::uint16_t>(fix_port);
-  b.fix_version = "FIX.4.4";
-  b.sender_comp_id = "BROKERGW";
-  b.target_comp_id = "SIMBROKER0";
-  b.data_dictionary = std::string(BROKERGW_SOURCE_DIR) + "/fixspec/FIX44.brokergw.xml";
-  b.heartbeat_interval_s = 5;
-  b.reconnect_interval_s = 1;
+  config::BrokerConfig b = servicetest::sim_broker(fix_port);
   auto adapter = adapters::fix::make_fix_adapter(b, dir.file("gw-state"), store);
   ASSERT_TRUE(adapter) << adapter.error();
   std::vector<service::OrderService::BrokerLaneConfig> lanes;

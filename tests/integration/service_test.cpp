@@ -11,6 +11,7 @@
 
 #include "adapters/fix/fix_adapter.h"
 #include "gateway/service/order_service.h"
+#include "tests/integration/service_support.h"
 #include "tests/support/memory_store.h"
 #include "tests/system/harness.h"
 
@@ -27,31 +28,8 @@ class ServiceStack {
  public:
   ServiceStack(const std::vector<std::string>& rules, std::uint64_t ack_timeout_ms = 30000)
       : fix_port_(systest::free_port()) {
-    std::ostringstream toml;
-    toml << "listen_address = \"127.0.0.1\"\nport = " << fix_port_
-         << "\nsender_comp_id = \"SIMBROKER0\"\ntarget_comp_id = \"BROKERGW\"\n"
-         << "data_dictionary = \"" << BROKERGW_SOURCE_DIR << "/fixspec/FIX44.brokergw.xml\"\n"
-         << "state_dir = \"" << dir_.file("sim-state") << "\"\n"
-         << "journal_file = \"" << dir_.file("journal.jsonl") << "\"\n";
-    for (const auto& rule : rules) toml << "\n[[rules]]\n" << rule << "\n";
-    systest::write_file(dir_.file("sim.toml"), toml.str());
-    sim_ = std::make_unique<Process>(
-        std::vector<std::string>{BROKERSIM_BIN, "--config", dir_.file("sim.toml")},
-        dir_.file("sim.log"));
-    if (!wait_until([&] { return sim_->log().find("listening") != std::string::npos; }, 15s)) {
-      throw std::runtime_error("brokersim did not start:\n" + sim_->log());
-    }
-    config::BrokerConfig b;
-    b.name = "sim";
-    b.type = "fix";
-    b.host = "127.0.0.1";
-    b.port = static_cast<std::uint16_t>(fix_port_);
-    b.fix_version = "FIX.4.4";
-    b.sender_comp_id = "BROKERGW";
-    b.target_comp_id = "SIMBROKER0";
-    b.data_dictionary = std::string(BROKERGW_SOURCE_DIR) + "/fixspec/FIX44.brokergw.xml";
-    b.heartbeat_interval_s = 5;
-    b.reconnect_interval_s = 1;
+    sim_ = servicetest::start_sim(dir_, fix_port_, rules);
+    config::BrokerConfig b = servicetest::sim_broker(fix_port_);
     auto adapter = adapters::fix::make_fix_adapter(b, dir_.file("gw-state"), store_);
     if (!adapter) throw std::runtime_error(adapter.error());
     service::BrokerPolicy policy;
@@ -91,6 +69,24 @@ class ServiceStack {
     auto o = service_->get(id);
     return o ? std::string(core::to_string(o->order.state)) : "missing";
   }
+  // What a failing test prints: the order's history, the counters, the simulator's log.
+  std::string explain(const std::string& id) {
+    std::ostringstream out;
+    if (auto o = service_->get(id)) {
+      out << id << " sends=" << o->order.send_attempts << " history:";
+      for (const auto& h : o->order.history) {
+        out << " " << core::to_string(h.state) << "(" << h.reason << ")";
+      }
+    }
+    const auto& m = service_->metrics();
+    out << "\nsent=" << m.messages_sent << " send_failures=" << m.send_failures
+        << " store_retries=" << m.store_retries << " store_failures=" << m.store_failures
+        << " applied=" << m.reports_applied << " injected=" << store_.faults().injected_op_failures
+        << "\nlogged_on=" << service_->broker_status().at(0).logged_on
+        << " queued=" << service_->broker_status().at(0).queued << "\nsim log:\n"
+        << sim_->log();
+    return out.str();
+  }
   bool wait_for_state(const std::string& id, const std::string& s, std::chrono::seconds t = 15s) {
     return wait_until([&] { return state(id) == s; }, t);
   }
@@ -127,7 +123,7 @@ bool is_update_of(const testing::WriteOp& op, const std::string& id) {
 }
 
 TEST(ServiceFaults, shouldRetryARetriableStoreErrorInTheLaneAndSendTheOrderOnce) {
-  ServiceStack stack({kFill});
+  ServiceStack stack({kFill}, /*ack_timeout_ms=*/2000);
   stack.start();
   // The lane's send transaction (marking the send attempt) fails twice with an I/O error.
   stack.store().fail_writes_matching(
@@ -135,7 +131,7 @@ TEST(ServiceFaults, shouldRetryARetriableStoreErrorInTheLaneAndSendTheOrderOnce)
       2);
   auto out = stack.service().submit(ServiceStack::order("io-1"));
   ASSERT_EQ(out.status, service::SubmitStatus::kCreated);
-  ASSERT_TRUE(stack.wait_for_state("io-1", "filled")) << stack.state("io-1");
+  ASSERT_TRUE(stack.wait_for_state("io-1", "filled", 30s)) << stack.explain("io-1");
   EXPECT_EQ(stack.store().faults().injected_op_failures, 2u);
   EXPECT_GE(stack.service().metrics().store_retries.load(), 2u);
   EXPECT_EQ(stack.service().metrics().store_failures.load(), 0u);
@@ -143,7 +139,7 @@ TEST(ServiceFaults, shouldRetryARetriableStoreErrorInTheLaneAndSendTheOrderOnce)
 }
 
 TEST(ServiceFaults, shouldParkAnItemOnAFatalStoreErrorAlertAndSendItLaterWithoutBlockingOthers) {
-  ServiceStack stack({kFill});
+  ServiceStack stack({kFill}, /*ack_timeout_ms=*/2000);
   stack.start();
   stack.store().fail_writes_matching(
       [](const testing::WriteOp& op) { return is_update_of(op, "fatal-1"); },
@@ -153,11 +149,11 @@ TEST(ServiceFaults, shouldParkAnItemOnAFatalStoreErrorAlertAndSendItLaterWithout
   // Orders behind it are not blocked by the parked item.
   ASSERT_EQ(stack.service().submit(ServiceStack::order("after-1")).status,
             service::SubmitStatus::kCreated);
-  ASSERT_TRUE(stack.wait_for_state("after-1", "filled"));
+  ASSERT_TRUE(stack.wait_for_state("after-1", "filled", 30s)) << stack.explain("after-1");
   EXPECT_EQ(stack.service().metrics().store_failures.load(), 1u);
   EXPECT_GE(stack.service().metrics().operator_alerts.load(), 1u);
   // The parked item is retried (every 5 s) and goes out once.
-  ASSERT_TRUE(stack.wait_for_state("fatal-1", "filled", 20s)) << stack.state("fatal-1");
+  ASSERT_TRUE(stack.wait_for_state("fatal-1", "filled", 30s)) << stack.explain("fatal-1");
   EXPECT_EQ(stack.new_orders_at_broker("fatal-1"), 1);
 }
 
@@ -190,7 +186,8 @@ TEST(ServiceFaults, shouldKeepADueDeadlineWhenTheSchedulersWriteFailsAndDeclareS
 }
 
 TEST(ServiceConcurrency, shouldApplyIntakeCancelsAndFillsFromManyThreadsWithoutLosingAnUpdate) {
-  ServiceStack stack({"symbol = \"AAPL\"\naction = \"fill\"\nfills = 3\nfill_interval_ms = 2"});
+  ServiceStack stack({"symbol = \"AAPL\"\naction = \"fill\"\nfills = 3\nfill_interval_ms = 2"},
+                     2000);
   stack.start();
   constexpr int kThreads = 4, kPerThread = 25;
   std::atomic<int> created{0};
@@ -222,7 +219,7 @@ TEST(ServiceConcurrency, shouldApplyIntakeCancelsAndFillsFromManyThreadsWithoutL
             auto o = stack.service().get(id);
             return o && core::is_terminal(o->order.state);
           },
-          20s))
+          30s))
           << id << " " << stack.state(id);
       auto o = stack.service().get(id);
       core::check_invariants(o->order);
