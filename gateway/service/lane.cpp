@@ -1,5 +1,6 @@
 #include "gateway/service/lane.h"
 
+#include <algorithm>
 #include <future>
 
 #include <spdlog/spdlog.h>
@@ -112,6 +113,30 @@ bool Lane::try_push(Item item) {
 bool Lane::has_room() const {
   std::lock_guard lock(mu_);
   return items_.size() + reserved_ < policy_.queue_capacity;
+}
+
+bool Lane::try_reserve_slot() {
+  std::lock_guard lock(mu_);
+  if (items_.size() + reserved_ >= policy_.queue_capacity) {
+    ++full_;
+    shared_.metrics.lane_full++;
+    return false;
+  }
+  ++reserved_;
+  return true;
+}
+
+bool Lane::try_push_walk(Item item) {
+  {
+    std::lock_guard lock(mu_);
+    // The walk leaves half the lane to intake and resolution, so new orders are not
+    // refused as "broker busy" while it runs.
+    const std::size_t share = std::max<std::size_t>(1, policy_.queue_capacity / 2);
+    if (items_.size() + reserved_ >= share) return false;
+    items_.push_back(std::move(item));
+  }
+  cv_.notify_one();
+  return true;
 }
 
 void Lane::request_walk(bool requeue, bool query) {
@@ -238,18 +263,19 @@ void Lane::walk_step() {
     const bool never_sent = o.send_attempts == 0 && (o.state == core::OrderState::kPendingNew ||
                                                      o.state == core::OrderState::kPendingCancel);
     if (requeue && never_sent) {
-      if (!try_push({core::Send::kNewOrder, o.request.client_order_id})) {
+      if (!try_push_walk({core::Send::kNewOrder, o.request.client_order_id})) {
         blocked = true;
         break;
       }
       ++queued;
     } else if (query && core::query_after_logon(o, r)) {
       const auto now = shared_.clock();
-      if (!has_room() || !take_budget(now)) {
+      if (!budget_available(now) ||
+          !try_push_walk({core::Send::kStatusQuery, o.request.client_order_id})) {
         blocked = true;
         break;
       }
-      try_push({core::Send::kStatusQuery, o.request.client_order_id});
+      take_budget(now);
       ++asked;
     }
     reached = o.request.client_order_id;

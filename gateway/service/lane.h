@@ -61,6 +61,8 @@ class Lane {
   // Everyone else: false (and counted) when the lane is full.
   bool try_push(Item item);
   bool has_room() const;
+  // A slot for an item to push later (push_reserved) or give back (release_reservation).
+  bool try_reserve_slot();
 
   // Walk the broker's open orders: re-queue never-sent ones (after a restart) and/or ask for
   // the status of sent ones (after a logon). Bounded by the queue and the budget.
@@ -84,6 +86,8 @@ class Lane {
   };
   void run();
   void walk_step();
+  // The walk's push: only into the lower half of the lane (intake keeps the rest).
+  bool try_push_walk(Item item);
   void pace();
   // Prepares (one group commit) and sends; returns what must wait for the session.
   std::deque<Item> dispatch(std::deque<Item>& batch);

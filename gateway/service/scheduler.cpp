@@ -89,6 +89,7 @@ void Scheduler::process(const std::vector<store::RetryEntry>& due) {
     std::string id;
     std::optional<Carried> carried;
     Lane* lane = nullptr;
+    bool reserved = false;  // a lane slot is held for the decision's send
     store::Status status;
   };
   const core::TimestampUs now = shared_.clock();
@@ -126,10 +127,21 @@ void Scheduler::process(const std::vector<store::RetryEntry>& due) {
           core::DueContext ctx;
           ctx.session_up = adapter.logged_on();
           ctx.inbound_read_up_to_us = adapter.inbound_read_up_to_us();
-          ctx.budget_available = lane->budget_available(now) && lane->has_room();
-          ctx.budget_retry_us = lane->has_room() ? lane->budget_next_us(now) : now + 100'000;
+          ctx.budget_available = lane->budget_available(now);
+          ctx.budget_retry_us = lane->budget_next_us(now);
           ctx.draw = random;
-          core::Decision d = core::decide_due(current->order, **wait, lane->rules(), ctx, now);
+          const core::BrokerRules rules = lane->rules();
+          core::Decision d = core::decide_due(current->order, **wait, rules, ctx, now);
+          if (d.send != core::Send::kNothing) {
+            // The send needs a lane slot, held from now: an attempt is counted only if it
+            // will go out. A full lane makes it wait, uncounted, like a spent budget.
+            if (!job->reserved && lane->try_reserve_slot()) job->reserved = true;
+            if (!job->reserved) {
+              ctx.budget_available = false;
+              ctx.budget_retry_us = now + 100'000;
+              d = core::decide_due(current->order, **wait, rules, ctx, now);
+            }
+          }
           if (d.uses_budget) lane->take_budget(now);
           Carried c;
           if (auto s = carry_out(txn, *current, *wait, std::move(d), nullptr, now, c); !s) {
@@ -143,6 +155,9 @@ void Scheduler::process(const std::vector<store::RetryEntry>& due) {
   for (std::size_t i = 0; i < done.size(); ++i) jobs[i]->status = done[i].get();
   bool failed = false;
   for (auto& job : jobs) {
+    const bool will_send =
+        job->status && job->carried && job->carried->decision.send != core::Send::kNothing;
+    if (job->reserved && !will_send) job->lane->release_reservation();
     if (!job->status) {
       failed = true;
       shared_.metrics.store_failures++;
@@ -167,7 +182,7 @@ void Scheduler::process(const std::vector<store::RetryEntry>& due) {
     if (c.decision.send != core::Send::kNothing && job->lane) {
       spdlog::info("order {}: {} by {}", job->id, c.decision.detail,
                    core::to_string(c.decision.send));
-      job->lane->try_push({c.decision.send, job->id});
+      job->lane->push_reserved({c.decision.send, job->id});
     }
   }
   if (failed) {

@@ -25,6 +25,7 @@ if(TARGET brokergw AND TARGET brokersim)
   # "unknown order" after a reconnect, a cancel in flight at kill -9.
   brokergw_system_test(system_resolution system
     ${PROJECT_SOURCE_DIR}/tests/system/resolution_test.cpp)
+  brokergw_system_test(system_bounds system ${PROJECT_SOURCE_DIR}/tests/system/bounds_test.cpp)
   # The event pipeline; Kafka is librdkafka's mock cluster hosted by the test process.
   if(TARGET brokergw_kafka_mock)
     brokergw_system_test(system_events system
