@@ -253,8 +253,9 @@ Decision decide_dispatch(const Order& o, Send requested, const std::optional<Wai
 //    broker has it: wait kQuery now, attempt carried, event kResolution; when the broker cannot
 //    be asked, kAttention (event kAttentionRequired, alert): it has the order but cannot say
 //    in what state, and a resend only repeats the answer; any later report still settles it.
-//    A PendingNew order (not yet unknown) first becomes unknown (event kUnknown when asked). A PendingNew order the broker already
-//    acknowledged, and every other state, -> ignored (a late answer to a resend).
+//    A PendingNew order (not yet unknown) first becomes unknown (event kUnknown when asked).
+//    A PendingNew order the broker already acknowledged, and every other state, -> ignored
+//    (a late answer to a resend).
 //  * kStatus: apply(EvStatus). Refused -> anomaly. Applied: settled -> wait cleared
 //    (kStatusAdopted); still pending (PendingNew/Cancel/Replace) after being unknown -> wait
 //    kDeadline at now + ack_timeout, attempt carried (kStatusPending); UnknownAtBroker with a
