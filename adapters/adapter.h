@@ -46,6 +46,10 @@ struct BrokerReport {
   // The broker refused our status request for this order (FIX: BusinessMessageReject 35=j
   // or a session Reject referring to the OrderStatusRequest): it cannot be asked.
   bool status_unsupported = false;
+  // A report with nothing to apply (informational) or that the gateway does not apply
+  // (unhandled: a trade bust, correction or restatement). Journaled either way, never dropped.
+  bool informational = false;
+  bool unhandled = false;
   core::OrderEvent event;
   std::string summary;  // one line for logs (never contains credentials)
 };
@@ -76,6 +80,8 @@ struct KindOf {
 // What the report is, for the resolution rules (core/resolution.h).
 inline core::ReportKind report_kind(const BrokerReport& report) {
   if (report.status_unsupported) return core::ReportKind::kStatusUnsupported;
+  if (report.unhandled) return core::ReportKind::kUnhandled;
+  if (report.informational) return core::ReportKind::kInformational;
   if (report.not_at_broker) return core::ReportKind::kStatusUnknown;
   if (report.duplicate_order) return core::ReportKind::kDuplicateClOrdId;
   return std::visit(detail::KindOf{}, report.event);

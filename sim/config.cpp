@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -63,6 +64,7 @@ constexpr std::array kRuleKeys{
     "disconnect_every",
     "skip_seq_after",
     "answer_status",
+    "extra_tags",
 };
 
 template <std::size_t N>
@@ -143,6 +145,51 @@ class Reader {
   const toml::table& table_;
   std::string prefix_;
 };
+
+// One extra_tags entry, "<tag>=<value>": the tag in decimal without sign or leading zero, the
+// value everything after the first '=' (it may contain '=' and '|').
+ExtraTag parse_extra_tag(const std::string& text, const std::string& where) {
+  const std::string quoted = where + ": \"" + text + "\": ";
+  const std::size_t eq = text.find('=');
+  if (eq == std::string::npos) throw ConfigError(quoted + "must be \"<tag>=<value>\"");
+  const std::string digits = text.substr(0, eq);
+  ExtraTag extra;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), extra.tag);
+  if (digits.empty() || digits.front() < '1' || digits.front() > '9' || ec != std::errc() ||
+      end != digits.data() + digits.size()) {
+    throw ConfigError(quoted + "the tag must be a positive integer without leading zeros");
+  }
+  if (const auto refusal = extra_tag_refusal(extra.tag)) throw ConfigError(quoted + *refusal);
+  extra.value = text.substr(eq + 1);
+  if (extra.value.empty()) throw ConfigError(quoted + "the value must not be empty");
+  if (extra.value.find('\x01') != std::string::npos) {
+    throw ConfigError(quoted + "the value must not contain SOH");
+  }
+  return extra;
+}
+
+std::vector<ExtraTag> parse_extra_tags(const toml::table& table, const std::string& where) {
+  std::vector<ExtraTag> out;
+  const toml::node* node = table.get("extra_tags");
+  if (!node) return out;
+  const toml::array* array = node->as_array();
+  if (!array) throw ConfigError(where + ": must be an array of \"<tag>=<value>\" strings");
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const std::string entry = where + "[" + std::to_string(i) + "]";
+    const auto text = (*array)[i].value<std::string>();
+    if (!(*array)[i].is_string() || !text) {
+      throw ConfigError(entry + ": must be a string \"<tag>=<value>\"");
+    }
+    ExtraTag extra = parse_extra_tag(*text, entry);
+    for (const ExtraTag& earlier : out) {
+      if (earlier.tag == extra.tag) {
+        throw ConfigError(entry + ": tag " + std::to_string(extra.tag) + " given twice");
+      }
+    }
+    out.push_back(std::move(extra));
+  }
+  return out;
+}
 
 std::filesystem::path resolve(const std::filesystem::path& base_dir, const std::string& value) {
   std::filesystem::path p(value);
@@ -225,6 +272,7 @@ Rule parse_rule(const toml::table& table, std::size_t index, bool skip_seq_defau
   }
   rule.action.disconnect_every = r.boolean("disconnect_every").value_or(false);
   rule.action.answer_status = r.boolean("answer_status").value_or(true);
+  rule.action.extra_tags = parse_extra_tags(table, r.name("extra_tags"));
   // A silent order sends no ack, so there is nothing to skip after.
   rule.action.skip_seq_after =
       r.boolean("skip_seq_after")

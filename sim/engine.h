@@ -138,6 +138,7 @@ struct ExecReportOut {
   std::string mass_status_req_id;          // MassStatusReqID(584), empty = absent
   std::optional<int> tot_num_reports;      // TotNumReports(911)
   std::optional<bool> last_rpt_requested;  // LastRptRequested(912)
+  std::vector<ExtraTag> extra_tags;        // the rule's extra_tags, after the fields above
   ReportCopy copy = ReportCopy::kOriginal;
 };
 
@@ -255,6 +256,7 @@ class Engine {
     Plan plan;
     DuplicateReports duplicates = DuplicateReports::kNone;
     bool answer_status = true;
+    std::vector<ExtraTag> extra_tags;  // on every report of the order
     std::size_t next_step = 0;
     // out_of_order: the reports built when the first step ran, in send order; next_step then
     // counts the reports sent.

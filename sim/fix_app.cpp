@@ -108,6 +108,8 @@ FIX::Message build(const ExecReportOut& r) {
   m.setField(tag::AvgPx, r.avg_px.to_string());
   m.setField(FIX::TransactTime(FIX::UtcTimeStamp(), 3));
   set_if(m, tag::Text, r.text);
+  // The broker's dialect (extra_tags): none of these is a tag set above (sim/rules.h).
+  for (const ExtraTag& extra : r.extra_tags) m.setField(extra.tag, extra.value);
   return m;
 }
 

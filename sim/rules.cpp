@@ -71,7 +71,53 @@ Step ack_step(const Action& action) {
 
 constexpr int kOrdRejReasonOther = 99;
 
+// FIX 4.4's standard header (with the NoHops group) and trailer.
+constexpr std::array kHeaderTrailerTags{8,   9,   35,  49,  56,  115, 128, 90,  91, 50, 142,
+                                        57,  143, 116, 144, 129, 145, 34,  43,  97, 52, 122,
+                                        212, 213, 347, 369, 627, 628, 629, 630, 93, 89, 10};
+
+// Every tag sim/fix_app.cpp's ExecutionReport builder writes.
+constexpr std::array<std::pair<int, std::string_view>, 24> kReportTags{{
+    {1, "Account"},
+    {6, "AvgPx"},
+    {11, "ClOrdID"},
+    {14, "CumQty"},
+    {17, "ExecID"},
+    {31, "LastPx"},
+    {32, "LastQty"},
+    {37, "OrderID"},
+    {38, "OrderQty"},
+    {39, "OrdStatus"},
+    {40, "OrdType"},
+    {41, "OrigClOrdID"},
+    {44, "Price"},
+    {54, "Side"},
+    {55, "Symbol"},
+    {58, "Text"},
+    {60, "TransactTime"},
+    {103, "OrdRejReason"},
+    {150, "ExecType"},
+    {151, "LeavesQty"},
+    {584, "MassStatusReqID"},
+    {790, "OrdStatusReqID"},
+    {911, "TotNumReports"},
+    {912, "LastRptRequested"},
+}};
+
 }  // namespace
+
+std::optional<std::string> extra_tag_refusal(int tag) {
+  if (tag < 1) return "tag numbers start at 1";
+  for (int t : kHeaderTrailerTags) {
+    if (t == tag) return "tag " + std::to_string(tag) + " is a standard header or trailer field";
+  }
+  for (const auto& [t, name] : kReportTags) {
+    if (t == tag) {
+      return std::string(name) + "(" + std::to_string(tag) + ") is written by the simulator itself";
+    }
+  }
+  return std::nullopt;
+}
 
 std::optional<char> side_from_name(std::string_view name) {
   for (const auto& [n, code] : kSideNames) {

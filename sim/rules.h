@@ -6,7 +6,8 @@
 // order's arrival; the engine (sim/engine.h) runs the steps and never looks at the rule again.
 // Fault modes are per-rule options of the Action, orthogonal to its kind: duplicated reports,
 // out-of-order fills (a Plan's send_order), a disconnect on receipt, skipped sequence numbers
-// after the first answer (a Step's skip_seq_after).
+// after the first answer (a Step's skip_seq_after). A broker's FIX dialect is one more option:
+// extra tags appended to every ExecutionReport of the rule's orders (extra_tags).
 //
 // Invariants of plan_order(): the fill quantities of a plan sum exactly to the order quantity;
 // every fill price is positive; step offsets never decrease; send_order is empty or a
@@ -73,6 +74,22 @@ enum class DisconnectMode {
 std::string_view disconnect_mode_name(DisconnectMode mode);
 std::optional<DisconnectMode> disconnect_mode_from_name(std::string_view name);
 
+// extra_tags: one field appended to every ExecutionReport of a rule's orders, as a broker's
+// dialect adds them: user-defined tags (5000-9999), a broker's own (>= 10000), or standard
+// tags the gateway's dictionary does not list for ExecutionReport. One plain field each; no
+// repeating groups.
+struct ExtraTag {
+  int tag = 0;        // > 0, never one extra_tag_refusal() refuses
+  std::string value;  // not empty, no SOH
+  friend bool operator==(const ExtraTag&, const ExtraTag&) = default;
+};
+
+// Why `tag` cannot be an extra tag, or nullopt when it can be one. Refused: tags below 1, the
+// FIX 4.4 standard header and trailer (a header tag in the body makes the message malformed,
+// which is not a dialect), and the tags the simulator writes into ExecutionReports itself
+// (an extra value would silently replace the simulator's own).
+std::optional<std::string> extra_tag_refusal(int tag);
+
 struct Action {
   ActionKind kind = ActionKind::kFill;
   int fills = 1;                    // kFill: number of parts, 1..kMaxFills
@@ -91,6 +108,10 @@ struct Action {
   bool skip_seq_after = false;    // kFill, kAck, kReject: skip sequence numbers after the ack
                                   // (the reject for kReject)
   bool answer_status = true;      // false: OrderStatusRequests for the order get no answer
+
+  // Dialect: appended to every ExecutionReport of the order (acks, fills, rejects, cancels,
+  // status answers, and their duplicate copies), any kind.
+  std::vector<ExtraTag> extra_tags;
 };
 
 struct Rule {

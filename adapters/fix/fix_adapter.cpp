@@ -88,6 +88,18 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
     defaults.setInt("ReconnectInterval", static_cast<int>(cfg_.reconnect_interval_s));
     defaults.setString("UseDataDictionary", "Y");
     defaults.setString("DataDictionary", cfg_.data_dictionary);
+    // The broker's dialect may add tags our dictionary lacks: user-defined ones (5000-9999),
+    // its own (>= 10000), or standard tags where the dictionary does not list them. QuickFIX
+    // would answer such a message with a session Reject (35=3) and still count its MsgSeqNum,
+    // so the ExecutionReport (a fill) would be lost without ever reaching us. So unknown tags
+    // are not checked: ValidateUserDefinedFields=N skips tags >= 5000, AllowUnknownMsgFields=Y
+    // skips tags below 5000 that the dictionary lacks or does not list for the message type
+    // (QuickFIX 1.15.1, DataDictionary::shouldCheckTag; that also drops its repeating-group
+    // count check below 5000, and we read no groups). Still checked: required fields, the
+    // format and enum values of every field the dictionary defines, empty values, field order,
+    // repeated tags. fix_mapping.cpp checks the fields it reads itself and names them in errors.
+    defaults.setString("ValidateUserDefinedFields", "N");
+    defaults.setString("AllowUnknownMsgFields", "Y");
     defaults.setString("ResetOnLogon", cfg_.sequence_reset == "on_logon" ? "Y" : "N");
     defaults.setString("ResetOnLogout", "N");
     defaults.setString("ResetOnDisconnect", "N");

@@ -253,9 +253,20 @@ ParseResult parse_execution_report(const FIX::Message& msg, const std::string& b
       r.summary = "status " + *ord_status;
       break;
     }
+    case FIX::ExecType_TRADE_CANCEL:   // H: a trade bust
+    case FIX::ExecType_TRADE_CORRECT:  // G: a trade correction
+    case FIX::ExecType_RESTATED:       // D: a restatement
+      // They change fills the ledger may already hold: never applied blindly, never dropped.
+      r.unhandled = true;
+      r.event = core::EvStatus{};
+      r.summary = "ExecType " + *exec_type + " (bust, correction or restatement) not applied";
+      break;
     default:
-      // PendingNew, PendingCancel, PendingReplace, DoneForDay, Restated...: informational.
-      return std::optional<BrokerReport>{};
+      // PendingNew, PendingCancel, PendingReplace, DoneForDay...: informational, journaled.
+      r.informational = true;
+      r.event = core::EvStatus{};
+      r.summary = "ExecType " + *exec_type + " (informational)";
+      break;
   }
   return r;
 }

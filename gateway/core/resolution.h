@@ -101,8 +101,10 @@ enum class ReportKind : std::uint8_t {
   kStatus,             // an answer to a status request (EvStatus), adopted as the truth
   kStatusUnknown,      // an answer to a status request: the broker does not know the order
   kStatusUnsupported,  // the broker refused the status request (e.g. FIX 35=j, 380=3)
+  kInformational,      // a report that carries nothing to apply (e.g. ExecType PendingNew)
+  kUnhandled,  // a report the gateway does not apply (a trade bust, correction, restatement)
 };
-inline constexpr int kReportKindCount = 12;
+inline constexpr int kReportKindCount = 14;
 std::string_view to_string(ReportKind k);
 
 // ---- Outputs ---------------------------------------------------------------------------------
@@ -153,8 +155,9 @@ enum class AnomalyReason : std::uint8_t {
   kUnexpectedEvent,    // the report makes no sense in the order's state (refused)
   kFillAfterTerminal,  // a fill on a canceled/expired/rejected/replaced order (applied)
   kBrokerLostOrder,    // the broker says it does not know an order it had acknowledged
+  kUnhandledReport,    // a report the gateway does not apply (bust, correction, restatement)
 };
-inline constexpr int kAnomalyReasonCount = 6;
+inline constexpr int kAnomalyReasonCount = 7;
 std::string_view to_string(AnomalyReason r);
 
 // Why the decision was taken; logged and journaled as the event's "reason_code".
@@ -184,6 +187,8 @@ enum class Reason : std::uint8_t {
   kLateReport,         // a report that changes nothing for an order in this state
   kRefused,            // the core refused the report (anomaly)
   kBrokerLostOrder,    // the broker no longer knows an acknowledged order (anomaly)
+  kInformational,      // an informational report, journaled, nothing to apply
+  kUnhandled,          // a report the gateway does not apply: an operator must look
   // schedule
   kSilence,            // no answer by the deadline: unknown_at_broker
   kReaderBehind,       // the deadline passed but the gateway has not read everything the
@@ -200,7 +205,7 @@ enum class Reason : std::uint8_t {
   kScheduleContinues,  // the durable schedule simply continues
   kAttention,          // still waiting for an operator
 };
-inline constexpr int kReasonCount = 35;
+inline constexpr int kReasonCount = 37;
 std::string_view to_string(Reason r);
 
 struct Decision {
@@ -261,6 +266,8 @@ Decision decide_dispatch(const Order& o, Send requested, const std::optional<Wai
 //    kDeadline at now + ack_timeout, attempt carried (kStatusPending); UnknownAtBroker with a
 //    pending cancel answered live -> the cancel is requested again (PendingCancel), send
 //    kCancel, wait kDeadline, attempt + 1 (kStatusCancelLost). Event kStatus.
+//  * kInformational -> ignored (kInformational): journaled, nothing changes.
+//  * kUnhandled -> anomaly kUnhandledReport, alert, unchanged (kUnhandled): never dropped.
 //  * every other kind: apply(event). Refused -> anomaly with the refusal's reason, unchanged.
 //    Applied without any change -> ignored (kLateReport). Otherwise the event of the kind
 //    (a fill applied to a terminal order carries kFillAfterTerminal); the wait is cleared when

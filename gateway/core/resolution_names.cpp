@@ -50,6 +50,8 @@ constexpr std::array<std::pair<ReportKind, std::string_view>, kReportKindCount> 
     {ReportKind::kStatus, "status"},
     {ReportKind::kStatusUnknown, "status_unknown_order"},
     {ReportKind::kStatusUnsupported, "status_unsupported"},
+    {ReportKind::kInformational, "informational"},
+    {ReportKind::kUnhandled, "unhandled"},
 }};
 
 constexpr std::array<std::pair<Send, std::string_view>, kSendCount> kSends{{
@@ -88,6 +90,7 @@ constexpr std::array<std::pair<AnomalyReason, std::string_view>, kAnomalyReasonC
     {AnomalyReason::kUnexpectedEvent, "unexpected_event"},
     {AnomalyReason::kFillAfterTerminal, "fill_after_terminal"},
     {AnomalyReason::kBrokerLostOrder, "broker_lost_order"},
+    {AnomalyReason::kUnhandledReport, "unhandled_report"},
 }};
 
 constexpr std::array<std::pair<Reason, std::string_view>, kReasonCount> kReasons{{
@@ -114,6 +117,8 @@ constexpr std::array<std::pair<Reason, std::string_view>, kReasonCount> kReasons
     {Reason::kLateReport, "late_report"},
     {Reason::kRefused, "refused"},
     {Reason::kBrokerLostOrder, "broker_lost_order"},
+    {Reason::kInformational, "informational"},
+    {Reason::kUnhandled, "unhandled"},
     {Reason::kSilence, "silence"},
     {Reason::kReaderBehind, "reader_behind"},
     {Reason::kSessionDown, "session_down"},

@@ -171,6 +171,17 @@ Decision triage_report(const Order& o, ReportKind kind, const OrderEvent& event,
       return triage_duplicate(o, wait, rules, now);
     case ReportKind::kStatus:
       return triage_status(o, event, wait, rules, now);
+    case ReportKind::kInformational:
+      return ignored(Reason::kInformational, "an informational report: nothing to apply");
+    case ReportKind::kUnhandled: {
+      Decision d;
+      d.reason = Reason::kUnhandled;
+      d.event = EventType::kAnomaly;
+      d.anomaly = AnomalyReason::kUnhandledReport;
+      d.alert = true;
+      d.detail = "the gateway does not apply this report: an operator must check the order";
+      return d;
+    }
     default:
       break;
   }

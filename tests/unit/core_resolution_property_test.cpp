@@ -408,6 +408,8 @@ class Sim {
       case ReportKind::kStatusUnknown:
         return EvStatus{OrderState::kRejected, "", Qty{}, Price{}};
       case ReportKind::kStatusUnsupported:
+      case ReportKind::kInformational:
+      case ReportKind::kUnhandled:
         return EvStatus{};
     }
     return EvStatus{};

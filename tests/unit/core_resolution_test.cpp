@@ -1402,6 +1402,26 @@ TEST(ResolutionRows, DuplicateClOrdIdWithoutStatusCapabilityNeedsAnOperator) {
   EXPECT_EQ(d.wait, (Wait{Step::kAttention, kNeverDue, 3}));
 }
 
+TEST(ResolutionRows, UnhandledReportsAreAnomaliesWithAnAlertAndInformationalOnesIgnored) {
+  for (const V v : {V::kPendingNewSent, V::kNew, V::kPartiallyFilled, V::kUnknownNew, V::kFilled}) {
+    const Order o = build(v);
+    const Decision u =
+        triage_report(o, ReportKind::kUnhandled, EvStatus{}, std::nullopt, kAskRules, kNow);
+    EXPECT_EQ(u.event, EventType::kAnomaly) << describe(u);
+    EXPECT_EQ(u.anomaly, AnomalyReason::kUnhandledReport);
+    EXPECT_TRUE(u.alert);
+    EXPECT_FALSE(u.order.has_value());
+    EXPECT_EQ(u.schedule, ScheduleOp::kKeep);
+    EXPECT_EQ(u.send, Send::kNothing);
+    const Decision i =
+        triage_report(o, ReportKind::kInformational, EvStatus{}, std::nullopt, kAskRules, kNow);
+    EXPECT_EQ(i.event, EventType::kReportIgnored) << describe(i);
+    EXPECT_EQ(i.reason, Reason::kInformational);
+    EXPECT_FALSE(i.order.has_value());
+    EXPECT_EQ(i.schedule, ScheduleOp::kKeep);
+  }
+}
+
 TEST(ResolutionRows, DuplicateClOrdIdOnASentPendingNewFirstGoesUnknown) {
   const Order o = build(V::kPendingNewSent);
   const Decision d = triage_report(o, ReportKind::kDuplicateClOrdId, EvReject{"duplicate"},

@@ -172,6 +172,32 @@ TEST(FixMapping, cancelRejectOfACanceledOrderSaysCanceled) {
   EXPECT_EQ(adapters::report_kind(**r), core::ReportKind::kCanceled);
 }
 
+TEST(FixMapping, bustsCorrectionsAndRestatementsAreReportedNotDropped) {
+  for (const char* et : {"H", "G", "D"}) {
+    FIX::Message m;
+    m.setString(with_soh(std::string("8=FIX.4.4|9=0|35=8|34=12|49=SIMBROKER|56=BROKERGW|"
+                                     "52=20261125-14:00:00|11=ord-1|17=E9|37=SIM-1|39=2|150=") +
+                         et + "|54=1|55=AAPL|151=0|14=100|6=10|10=000|"),
+                false);
+    auto r = parse_execution_report(m, "sim");
+    ASSERT_TRUE(r && r->has_value()) << et;
+    EXPECT_TRUE((*r)->unhandled) << et;
+    EXPECT_EQ(adapters::report_kind(**r), core::ReportKind::kUnhandled) << et;
+    EXPECT_EQ((*r)->client_order_id, "ord-1");
+  }
+}
+
+TEST(FixMapping, informationalExecTypesAreReportedAsInformational) {
+  FIX::Message m;
+  m.setString(with_soh("8=FIX.4.4|9=0|35=8|34=12|49=SIMBROKER|56=BROKERGW|52=20261125-14:00:00|"
+                       "11=ord-1|17=E10|37=SIM-1|39=A|150=A|54=1|55=AAPL|151=100|14=0|6=0|"
+                       "10=000|"),
+              false);
+  auto r = parse_execution_report(m, "sim");
+  ASSERT_TRUE(r && r->has_value());
+  EXPECT_EQ(adapters::report_kind(**r), core::ReportKind::kInformational);
+}
+
 TEST(FixMapping, sessionRejectOfOurNewOrderRejectsTheOrder) {
   FIX::Message m;
   m.setString(with_soh("8=FIX.4.4|9=0|35=3|34=10|49=SIMBROKER|56=BROKERGW|52=20261125-14:00:00|"

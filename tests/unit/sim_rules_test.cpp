@@ -1261,6 +1261,71 @@ TEST(SimStatus, UnsupportedMassStatusTypesAreRejected) {
   EXPECT_EQ(std::get<BusinessRejectOut>(out[1]).reason, 5);
 }
 
+TEST(SimDialect, ExtraTagsRideOnEveryReportOfTheRulesOrdersAndTheirCopies) {
+  const std::vector<ExtraTag> extra{{9001, "ABC"}, {20001, "x"}, {494, "DESK-7"}};
+  Action fill;
+  fill.fills = 2;
+  fill.duplicate_reports = DuplicateReports::kPossDup;
+  fill.extra_tags = extra;
+  Action ack;
+  ack.kind = ActionKind::kAck;
+  ack.extra_tags = extra;
+  Action reject;
+  reject.kind = ActionKind::kReject;
+  reject.extra_tags = extra;
+  EngineOptions options;
+  options.rules = {rule_for("FILL", fill), rule_for("ACK", ack), rule_for("REJ", reject)};
+  Engine engine(std::move(options));
+  std::vector<Outgoing> out;
+  engine.handle(new_order("F1", "FILL"), 0, out);
+  engine.handle(status("F1"), 1, out);
+  engine.handle(new_order("A1", "ACK"), 2, out);
+  engine.handle(cancel("X1", "A1"), 3, out);
+  engine.handle(new_order("R1", "REJ"), 4, out);
+  engine.handle(mass_status_all(), 5, out);
+  EXPECT_EQ(trace(out), "0 +d F +d F +d I 0 4 8 I I I");
+  for (const ExecReportOut* r : reports(out)) {
+    EXPECT_EQ(r->extra_tags, extra) << r->cl_ord_id << " " << r->exec_type;
+  }
+}
+
+TEST(SimDialect, ExtraTagsOnlyForTheMatchingRule) {
+  Action action;
+  action.extra_tags = {{9001, "ABC"}};
+  Engine engine = engine_with(action, "DIALECT");
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1", "AAPL"), 0, out);
+  engine.handle(new_order("C1", "DIALECT"), 1, out);  // duplicate ClOrdID: not the rule's order
+  engine.handle(status("NOPE"), 2, out);              // unknown order
+  EXPECT_EQ(trace(out), "0 F 8 I");
+  for (const ExecReportOut* r : reports(out)) EXPECT_TRUE(r->extra_tags.empty()) << r->exec_type;
+  out.clear();
+  engine.handle(new_order("C2", "DIALECT"), 3, out);
+  EXPECT_EQ(trace(out), "0 F");
+  for (const ExecReportOut* r : reports(out)) EXPECT_EQ(r->extra_tags.size(), 1u);
+}
+
+TEST(SimDialect, HeaderTrailerAndTheSimulatorsOwnTagsAreRefused) {
+  for (int tag : {8, 9, 10, 34, 35, 43, 49, 52, 56, 97, 122, 627}) {
+    const auto why = extra_tag_refusal(tag);
+    ASSERT_TRUE(why) << tag;
+    EXPECT_NE(why->find("header or trailer"), std::string::npos) << *why;
+  }
+  for (int tag : {1,  6,  11, 14, 17, 31,  32,  37,  38,  39,  40,  41,
+                  44, 54, 55, 58, 60, 103, 150, 151, 584, 790, 911, 912}) {
+    const auto why = extra_tag_refusal(tag);
+    ASSERT_TRUE(why) << tag;
+    EXPECT_NE(why->find("(" + std::to_string(tag) + ") is written by the simulator itself"),
+              std::string::npos)
+        << *why;
+  }
+  EXPECT_TRUE(extra_tag_refusal(0));
+  EXPECT_TRUE(extra_tag_refusal(-5));
+  for (int tag : {18, 100, 118, 494, 847, 5000, 9001, 9999, 10000, 20001}) {
+    EXPECT_FALSE(extra_tag_refusal(tag)) << tag << ": " << extra_tag_refusal(tag).value_or("");
+  }
+}
+
 // ---- config ----
 
 tl::expected<SimConfig, std::string> parse(const std::string& text) {
@@ -1452,6 +1517,51 @@ TEST(SimConfig, FaultModeErrorsNameTheKey) {
                "rules[0].skip_seq_after: not used by action \"silent\"");
   expect_error(kMinimal + "skip_seq_nums = 0\n", "skip_seq_nums: must be in 1..1000000");
   expect_error(kMinimal + "control_file = \"\"\n", "control_file: must not be empty");
+}
+
+TEST(SimConfig, ParsesExtraTags) {
+  const auto c = parse(kMinimal +
+                       "[[rules]]\n"
+                       "symbol = \"DIALECT\"\n"
+                       "action = \"fill\"\n"
+                       "extra_tags = [\"9001=ABC\", \"20001=a=b|c\", \"494=DESK 7\"]\n"
+                       "[[rules]]\n"
+                       "action = \"silent\"\n"
+                       "extra_tags = [\"118=1872.50\"]\n"
+                       "[[rules]]\n"
+                       "action = \"reject\"\n"
+                       "extra_tags = []\n"
+                       "[[rules]]\n"
+                       "action = \"fill\"\n");
+  ASSERT_TRUE(c) << c.error();
+  ASSERT_EQ(c->rules.size(), 4u);
+  EXPECT_EQ(c->rules[0].action.extra_tags,
+            (std::vector<ExtraTag>{{9001, "ABC"}, {20001, "a=b|c"}, {494, "DESK 7"}}));
+  EXPECT_EQ(c->rules[1].action.extra_tags, (std::vector<ExtraTag>{{118, "1872.50"}}));
+  EXPECT_TRUE(c->rules[2].action.extra_tags.empty());
+  EXPECT_TRUE(c->rules[3].action.extra_tags.empty());
+}
+
+TEST(SimConfig, ExtraTagErrorsNameTheEntry) {
+  const std::string rule = kMinimal + "[[rules]]\naction = \"fill\"\n";
+  expect_error(rule + "extra_tags = \"9001=ABC\"\n",
+               "rules[0].extra_tags: must be an array of \"<tag>=<value>\" strings");
+  expect_error(rule + "extra_tags = [9001]\n", "rules[0].extra_tags[0]: must be a string");
+  expect_error(rule + "extra_tags = [\"9001\"]\n",
+               "rules[0].extra_tags[0]: \"9001\": must be \"<tag>=<value>\"");
+  for (const char* bad :
+       {"=x", "x=1", "09001=x", "-5=x", "+5=x", "0=x", "9001 =x", "1e3=x", "99999999999=x"}) {
+    expect_error(rule + "extra_tags = [\"" + bad + "\"]\n",
+                 "the tag must be a positive integer without leading zeros");
+  }
+  expect_error(rule + "extra_tags = [\"9001=ABC\", \"9002=\"]\n",
+               "rules[0].extra_tags[1]: \"9002=\": the value must not be empty");
+  expect_error(rule + "extra_tags = [\"9001=A\\u0001B\"]\n", "must not contain SOH");
+  expect_error(rule + "extra_tags = [\"9001=A\", \"20001=x\", \"9001=B\"]\n",
+               "rules[0].extra_tags[2]: tag 9001 given twice");
+  expect_error(rule + "extra_tags = [\"58=x\"]\n",
+               "rules[0].extra_tags[0]: \"58=x\": Text(58) is written by the simulator itself");
+  expect_error(rule + "extra_tags = [\"52=x\"]\n", "tag 52 is a standard header or trailer field");
 }
 
 TEST(SimConfig, LoopbackAddresses) {
