@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "store/keys.h"
 #include "store/store.h"
 
 namespace brokergw::store::lmdb {
@@ -48,8 +49,10 @@ inline std::string_view as_view(const MDB_val& v) {
   return {static_cast<const char*>(v.mv_data), v.mv_size};
 }
 
-// Keys may carry arbitrary bytes ('\0' in broker keys); keeps error texts printable and short.
-std::string printable(std::string_view s);
+// The key rules shared with the in-memory twin (store/keys.h).
+using keys::broker_key;
+using keys::broker_name_error;
+using keys::printable;
 
 StoreErrc classify(int rc);
 StoreError lmdb_error(int rc, std::string context);
@@ -69,11 +72,6 @@ std::optional<core::TimestampUs> time_from_bytes(std::string_view s);
 std::string time_key(core::TimestampUs t, std::string_view suffix);
 // "<time>+<key>" for error texts.
 std::string printable_time_key(std::string_view key);
-
-// Empty when `broker` can start a composite key (non-empty, no '\0').
-std::string broker_name_error(std::string_view broker);
-// broker '\0' id: the broker name cannot contain '\0', so the split is unambiguous.
-Result<std::string> broker_key(std::string_view broker, std::string_view id);
 
 // FIX session state (fix_sessions value): next_sender and next_target as 4-byte big-endian,
 // creation_us as 8-byte big-endian two's complement: 16 bytes.

@@ -6,24 +6,6 @@
 
 namespace brokergw::store::lmdb {
 
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 128)) {
-    auto u = static_cast<unsigned char>(c);
-    if (u == 0) {
-      out += '/';
-    } else if (u < 0x20 || u >= 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  if (s.size() > 128) out += "...";
-  return out;
-}
-
 StoreErrc classify(int rc) {
   switch (rc) {
     case MDB_NOTFOUND:
@@ -105,23 +87,6 @@ std::string printable_time_key(std::string_view key) {
   std::optional<core::TimestampUs> t = time_from_bytes(key.substr(0, 8));
   if (!t) return printable(key);
   return std::to_string(*t) + "+" + printable(key.substr(8));
-}
-
-std::string broker_name_error(std::string_view broker) {
-  if (broker.empty() || broker.find('\0') != std::string_view::npos) {
-    return "invalid broker name \"" + printable(broker) + "\"";
-  }
-  return {};
-}
-
-Result<std::string> broker_key(std::string_view broker, std::string_view id) {
-  if (std::string why = broker_name_error(broker); !why.empty()) {
-    return store_error(StoreErrc::kAborted, std::move(why));
-  }
-  std::string key(broker);
-  key.push_back('\0');
-  key.append(id);
-  return key;
 }
 
 std::string encode_session_state(const SessionState& st) {

@@ -462,25 +462,12 @@ Result<std::uint64_t> LmdbTxn<Base>::meta_u64(std::string_view name) {
 
 template <class Base>
 std::string LmdbTxn<Base>::retry_id_error(std::string_view id) const {
-  if (id.empty()) return "empty client_order_id";
-  if (8 + id.size() > max_key_size()) {
-    return "client_order_id of " + std::to_string(id.size()) + " bytes; a retry key holds " +
-           std::to_string(max_key_size() - 8);
-  }
-  return {};
+  return keys::retry_id_error(id, max_key_size());
 }
 
 template <class Base>
 std::string LmdbTxn<Base>::session_id_error(std::string_view id) const {
-  if (id.empty()) return "empty session id";
-  if (id.find('\0') != std::string_view::npos) {
-    return "session id \"" + printable(id) + "\" contains \\0";
-  }
-  if (id.size() + 5 > max_key_size()) {
-    return "session id of " + std::to_string(id.size()) + " bytes; a session key holds " +
-           std::to_string(max_key_size() - 5);
-  }
-  return {};
+  return keys::session_id_error(id, max_key_size());
 }
 
 template class LmdbTxn<ReadTxn>;

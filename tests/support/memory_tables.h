@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/keys.h"
 #include "store/store.h"
 #include "tests/support/memory_store.h"
 
@@ -93,12 +94,16 @@ struct Tables {
   }
 };
 
-std::string printable(std::string_view s);
-// Empty when `broker` can start a composite key (non-empty, no '\0').
-std::string broker_name_error(std::string_view broker);
-store::Result<std::string> broker_key(std::string_view broker, std::string_view id);
-std::string retry_id_error(std::string_view id);
-std::string session_id_error(std::string_view id);
+// The store's own key rules (store/keys.h), with LMDB's default maximum key size.
+using store::keys::broker_key;
+using store::keys::broker_name_error;
+using store::keys::printable;
+inline std::string retry_id_error(std::string_view id) {
+  return store::keys::retry_id_error(id, kMaxKey);
+}
+inline std::string session_id_error(std::string_view id) {
+  return store::keys::session_id_error(id, kMaxKey);
+}
 
 // The read operations, on a snapshot (Base = ReadTxn) or the committer's working tables
 // (Base = WriteTxn). Does not own the tables.
