@@ -39,6 +39,8 @@ constexpr std::array kTopLevelKeys{
     "status_requests",
     "resent_cancel",
     "skip_seq_nums",
+    "exec_ids",
+    "status_exec_id",
     "control_file",
     "rules",
 };
@@ -66,6 +68,16 @@ constexpr std::array kRuleKeys{
     "answer_status",
     "extra_tags",
 };
+
+constexpr std::array<std::pair<std::string_view, ExecIdStyle>, 2> kExecIdNames{{
+    {"unique", ExecIdStyle::kUnique},
+    {"restart", ExecIdStyle::kRestart},
+}};
+
+constexpr std::array<std::pair<std::string_view, StatusExecId>, 2> kStatusExecIdNames{{
+    {"fresh", StatusExecId::kFresh},
+    {"zero", StatusExecId::kZero},
+}};
 
 template <std::size_t N>
 void reject_unknown_keys(const toml::table& table, const std::array<const char*, N>& known,
@@ -117,6 +129,25 @@ class Reader {
     if (!node) return std::nullopt;
     if (!node->is_boolean()) fail(key, "must be true or false");
     return *node->value<bool>();
+  }
+
+  // One of a fixed set of names; the error lists them.
+  template <typename Enum, std::size_t N>
+  std::optional<Enum> choice(std::string_view key,
+                             const std::array<std::pair<std::string_view, Enum>, N>& names) const {
+    const auto text = string(key);
+    if (!text) return std::nullopt;
+    for (const auto& [name, value] : names) {
+      if (name == *text) return value;
+    }
+    std::string list;
+    for (std::size_t i = 0; i < N; ++i) {
+      list += (i == 0       ? ""
+               : i + 1 == N ? " or "
+                            : ", ") +
+              ("\"" + std::string(names[i].first) + "\"");
+    }
+    fail(key, "must be " + list + ", got \"" + *text + "\"");
   }
 
   // A decimal as a string ("187.25") or an integer (100). Floats are refused: 0.1 is not exact.
@@ -353,6 +384,8 @@ SimConfig parse_table(const toml::table& root, const std::filesystem::path& base
     c.skip_seq_nums = *skip;
     c.skip_seq_all_orders = true;
   }
+  c.exec_ids = r.choice("exec_ids", kExecIdNames).value_or(c.exec_ids);
+  c.status_exec_id = r.choice("status_exec_id", kStatusExecIdNames).value_or(c.status_exec_id);
   if (r.has("control_file")) c.control_file = resolve(base_dir, *r.string("control_file"));
 
   if (const toml::node* rules = root.get("rules")) {

@@ -44,7 +44,9 @@ struct SimConfig {
   // skip_seq_nums: how many outbound sequence numbers a skip_seq_after fault skips. When the
   // key is set, every order skips (rules may opt out with skip_seq_after = false).
   std::int64_t skip_seq_nums = kDefaultSkipSeqNums;
-  bool skip_seq_all_orders = false;    // the global skip_seq_nums key was given
+  bool skip_seq_all_orders = false;  // the global skip_seq_nums key was given
+  ExecIdStyle exec_ids = ExecIdStyle::kUnique;
+  StatusExecId status_exec_id = StatusExecId::kFresh;
   std::filesystem::path control_file;  // empty: no control channel
   std::vector<Rule> rules;
 };

@@ -214,7 +214,7 @@ void Engine::on_status(const StatusIn& in, std::vector<Outgoing>& out) {
     ExecReportOut unknown;
     unknown.order_id = "NONE";
     unknown.cl_ord_id = in.cl_ord_id;
-    unknown.exec_id = next_exec_id();
+    unknown.exec_id = exec_id_for(fix44::kExecOrderStatus);
     unknown.exec_type = fix44::kExecOrderStatus;
     unknown.ord_status = fix44::kStatusRejected;
     unknown.symbol = in.symbol;
@@ -261,7 +261,7 @@ void Engine::on_mass_status(const MassStatusIn& in, std::vector<Outgoing>& out) 
     // One report that says "nothing", so the requester need not wait for a timeout.
     ExecReportOut none;
     none.order_id = "NONE";
-    none.exec_id = next_exec_id();
+    none.exec_id = exec_id_for(fix44::kExecOrderStatus);
     none.exec_type = fix44::kExecOrderStatus;
     none.ord_status = fix44::kStatusRejected;
     none.symbol = in.symbol;
@@ -406,7 +406,7 @@ ExecReportOut Engine::report(const Order& order, char exec_type) {
   ExecReportOut r;
   r.order_id = order.order_id;
   r.cl_ord_id = order.cl_ord_id;
-  r.exec_id = next_exec_id();
+  r.exec_id = exec_id_for(exec_type);
   r.exec_type = exec_type;
   r.ord_status = order.ord_status;
   r.account = order.account;
@@ -442,7 +442,16 @@ ExecReportOut Engine::reject_unknown(const NewOrderIn& in, int reason, std::stri
 }
 
 std::string Engine::next_exec_id() {
-  return "SIMX-" + std::to_string(options_.run_number) + "-" + std::to_string(next_exec_number_++);
+  const std::string number = std::to_string(next_exec_number_++);
+  if (options_.exec_ids == ExecIdStyle::kRestart) return number;
+  return "SIMX-" + std::to_string(options_.run_number) + "-" + number;
+}
+
+std::string Engine::exec_id_for(char exec_type) {
+  if (exec_type == fix44::kExecOrderStatus && options_.status_exec_id == StatusExecId::kZero) {
+    return "0";
+  }
+  return next_exec_id();
 }
 
 void Engine::check_invariants(const Order& order) const {

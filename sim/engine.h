@@ -15,8 +15,10 @@
 //     (same ClOrdID, same OrigClOrdID) is the same request, never a second cancel;
 //   - a duplicated report (duplicate_reports) directly follows its original and carries the
 //     same ExecID; every other report has an ExecID of its own;
-//   - OrderIDs and ExecIDs carry the run number, so they never repeat across restarts that share
-//     a state directory.
+//   - OrderIDs carry the run number, so they never repeat across restarts that share a state
+//     directory; ExecIDs do too with exec_ids = kUnique, and are unique within one run with
+//     kRestart (a plain counter from 1, as an acceptor that restarted numbers them again);
+//   - with status_exec_id = kZero every ExecType=I report has ExecID "0" and uses no number.
 #pragma once
 
 #include <cstdint>
@@ -193,6 +195,15 @@ enum class StatusRequestPolicy { kAnswer, kUnsupported };
 // some engines do.
 enum class ResentCancelPolicy { kTooLate, kDuplicate };
 
+// exec_ids: how ExecIDs are made. kUnique: "SIMX-<run>-<n>", unique across restarts that share
+// a state directory. kRestart: "<n>", a counter from 1 per run, so ExecIDs repeat after a
+// restart (FIX 4.4 promises ExecID uniqueness only within a trading day).
+enum class ExecIdStyle { kUnique, kRestart };
+
+// status_exec_id: the ExecID of ExecType=I (order status) reports. kFresh: a new ExecID, as for
+// any report; kZero: "0", as FIX 4.4 describes ExecID for ExecType=I.
+enum class StatusExecId { kFresh, kZero };
+
 inline constexpr std::int64_t kDefaultSkipSeqNums = 5;
 inline constexpr std::int64_t kMaxSkipSeqNums = 1'000'000;
 
@@ -205,6 +216,8 @@ struct EngineOptions {
   bool skip_seq_after_unmatched = false;             // skip_seq_after for orders that match no rule
   StatusRequestPolicy status_requests = StatusRequestPolicy::kAnswer;
   ResentCancelPolicy resent_cancel = ResentCancelPolicy::kTooLate;
+  ExecIdStyle exec_ids = ExecIdStyle::kUnique;
+  StatusExecId status_exec_id = StatusExecId::kFresh;
 };
 
 struct EngineCounters {
@@ -293,6 +306,8 @@ class Engine {
   ExecReportOut report(const Order& order, char exec_type);
   ExecReportOut reject_unknown(const NewOrderIn& in, int reason, std::string text);
   std::string next_exec_id();
+  // The ExecID of a new report of `exec_type`: "0" for ExecType=I under StatusExecId::kZero.
+  std::string exec_id_for(char exec_type);
   void check_invariants(const Order& order) const;
 
   EngineOptions options_;

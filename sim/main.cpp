@@ -201,6 +201,8 @@ int main(int argc, char** argv) {
   options.resent_cancel = config.resent_cancel;
   options.skip_seq_nums = config.skip_seq_nums;
   options.skip_seq_after_unmatched = config.skip_seq_all_orders;
+  options.exec_ids = config.exec_ids;
+  options.status_exec_id = config.status_exec_id;
   brokergw::sim::Engine engine(std::move(options));
 
   const FIX::SessionID session("FIX.4.4", config.sender_comp_id, config.target_comp_id);

@@ -16,15 +16,12 @@
 #include "sim/engine.h"
 #include "sim/journal.h"
 #include "sim/rules.h"
+#include "tests/unit/sim_test_support.h"
 
 namespace brokergw::sim {
 namespace {
 
-Fixed D(std::string_view text) {
-  const auto value = Fixed::parse(text, true);
-  EXPECT_TRUE(value) << text;
-  return value.value_or(Fixed{});
-}
+using namespace simtest;  // NOLINT(google-build-using-namespace): shared test helpers
 
 std::vector<std::string> strings(const std::vector<Fixed>& values) {
   std::vector<std::string> out;
@@ -316,47 +313,6 @@ TEST(SimRules, SkipSeqAfterMarksTheFirstAnswer) {
 }
 
 // ---- engine ----
-
-NewOrderIn new_order(std::string cl_ord_id, std::string symbol = "AAPL", std::string qty = "10",
-                     std::optional<std::string> price = std::nullopt) {
-  NewOrderIn in;
-  in.cl_ord_id = std::move(cl_ord_id);
-  in.account = "ACC1";
-  in.symbol = std::move(symbol);
-  in.side = kSideBuy;
-  in.ord_type = price ? '2' : '1';
-  in.order_qty = std::move(qty);
-  in.price = std::move(price);
-  return in;
-}
-
-CancelIn cancel(std::string cl_ord_id, std::string orig) {
-  CancelIn in;
-  in.cl_ord_id = std::move(cl_ord_id);
-  in.orig_cl_ord_id = std::move(orig);
-  in.symbol = "AAPL";
-  return in;
-}
-
-StatusIn status(std::string cl_ord_id) {
-  StatusIn in;
-  in.cl_ord_id = std::move(cl_ord_id);
-  in.symbol = "AAPL";
-  in.ord_status_req_id = "Q1";
-  return in;
-}
-
-const ExecReportOut& er(const std::vector<Outgoing>& out, std::size_t i) {
-  return std::get<ExecReportOut>(out.at(i));
-}
-
-Rule rule_for(std::string symbol, Action action) {
-  Rule rule;
-  rule.name = symbol;
-  rule.match.symbol = std::move(symbol);
-  rule.action = std::move(action);
-  return rule;
-}
 
 TEST(SimEngine, DefaultRuleAcksAndFillsAtOnce) {
   Engine engine(EngineOptions{{}, 7, 100, PossResendDuplicatePolicy::kReject});
@@ -664,56 +620,11 @@ TEST(SimEngine, FractionalQuantitiesFillExactly) {
 
 // ---- engine: fault modes ----
 
-MassStatusIn mass_status_all() {
-  MassStatusIn in;
-  in.mass_status_req_id = "M0";
-  in.mass_status_req_type = 7;
-  return in;
-}
-
-std::vector<const ExecReportOut*> reports(const std::vector<Outgoing>& out) {
-  std::vector<const ExecReportOut*> r;
-  for (const Outgoing& o : out) {
-    if (const auto* e = std::get_if<ExecReportOut>(&o)) r.push_back(e);
-  }
-  return r;
-}
-
-// A compact trace of what the engine produced: "0" ack, "F" fill, "8" reject, "4" canceled,
-// "I" status, "+p" plain copy, "+d" PossDup copy, "D" disconnect, "S<n>" skip, "j" business
-// reject, "9" cancel reject.
-std::string trace(const std::vector<Outgoing>& out) {
-  std::string t;
-  for (const Outgoing& o : out) {
-    if (!t.empty()) t += ' ';
-    if (const auto* e = std::get_if<ExecReportOut>(&o)) {
-      t += e->copy == ReportCopy::kPlainCopy     ? "+p"
-           : e->copy == ReportCopy::kPossDupCopy ? "+d"
-                                                 : std::string(1, e->exec_type);
-    } else if (std::holds_alternative<DisconnectOut>(o)) {
-      t += 'D';
-    } else if (const auto* skip = std::get_if<SkipSeqNumsOut>(&o)) {
-      t += "S" + std::to_string(skip->count);
-    } else if (std::holds_alternative<BusinessRejectOut>(o)) {
-      t += 'j';
-    } else {
-      t += '9';
-    }
-  }
-  return t;
-}
-
 bool same_report(const ExecReportOut& a, const ExecReportOut& b) {
   return a.order_id == b.order_id && a.cl_ord_id == b.cl_ord_id && a.exec_id == b.exec_id &&
          a.exec_type == b.exec_type && a.ord_status == b.ord_status && a.last_qty == b.last_qty &&
          a.last_px == b.last_px && a.cum_qty == b.cum_qty && a.leaves_qty == b.leaves_qty &&
          a.avg_px == b.avg_px && a.text == b.text;
-}
-
-Engine engine_with(Action action, std::string symbol = "AAPL") {
-  EngineOptions options;
-  options.rules.push_back(rule_for(std::move(symbol), std::move(action)));
-  return Engine(std::move(options));
 }
 
 TEST(SimFaults, DuplicateReportsPlainRepeatsEveryReportOnceWithTheSameExecId) {
