@@ -41,6 +41,7 @@ constexpr std::array kTopLevelKeys{
     "skip_seq_nums",
     "exec_ids",
     "status_exec_id",
+    "resend",
     "control_file",
     "rules",
 };
@@ -77,6 +78,11 @@ constexpr std::array<std::pair<std::string_view, ExecIdStyle>, 2> kExecIdNames{{
 constexpr std::array<std::pair<std::string_view, StatusExecId>, 2> kStatusExecIdNames{{
     {"fresh", StatusExecId::kFresh},
     {"zero", StatusExecId::kZero},
+}};
+
+constexpr std::array<std::pair<std::string_view, ResendPolicy>, 2> kResendNames{{
+    {"replay", ResendPolicy::kReplay},
+    {"gap_fill", ResendPolicy::kGapFill},
 }};
 
 template <std::size_t N>
@@ -386,6 +392,7 @@ SimConfig parse_table(const toml::table& root, const std::filesystem::path& base
   }
   c.exec_ids = r.choice("exec_ids", kExecIdNames).value_or(c.exec_ids);
   c.status_exec_id = r.choice("status_exec_id", kStatusExecIdNames).value_or(c.status_exec_id);
+  c.resend = r.choice("resend", kResendNames).value_or(c.resend);
   if (r.has("control_file")) c.control_file = resolve(base_dir, *r.string("control_file"));
 
   if (const toml::node* rules = root.get("rules")) {

@@ -23,6 +23,12 @@
 
 namespace brokergw::sim {
 
+// resend: how the simulator answers a ResendRequest for its application messages. kReplay:
+// QuickFIX resends the stored messages (PossDupFlag=Y) and gap-fills over admin messages;
+// kGapFill: every application message is refused (FIX::DoNotSend from toApp), so QuickFIX
+// answers with SequenceReset-GapFill over the whole range, as several engines do.
+enum class ResendPolicy { kReplay, kGapFill };
+
 struct SimConfig {
   std::string listen_address = "127.0.0.1";
   int port = 0;
@@ -47,6 +53,7 @@ struct SimConfig {
   bool skip_seq_all_orders = false;  // the global skip_seq_nums key was given
   ExecIdStyle exec_ids = ExecIdStyle::kUnique;
   StatusExecId status_exec_id = StatusExecId::kFresh;
+  ResendPolicy resend = ResendPolicy::kReplay;
   std::filesystem::path control_file;  // empty: no control channel
   std::vector<Rule> rules;
 };

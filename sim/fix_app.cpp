@@ -294,8 +294,20 @@ void SimApplication::onLogout(const FIX::SessionID& session) {
 void SimApplication::toAdmin(FIX::Message&, const FIX::SessionID&) {}
 
 void SimApplication::toApp(FIX::Message& message, const FIX::SessionID&) throw(FIX::DoNotSend) {
-  if (!t_poss_dup.active) return;  // QuickFIX's own resends arrive here with 43 already set
   FIX::Header& header = message.getHeader();
+  if (!t_poss_dup.active) {
+    // Session::send strips PossDupFlag from what the simulator sends, so a message that has it
+    // here is QuickFIX resending a stored message (Session::resend, on the acceptor thread,
+    // answering a ResendRequest). Refusing it makes QuickFIX gap-fill over its MsgSeqNum.
+    if (config_.resend == ResendPolicy::kGapFill && flag_set(header, tag::PossDupFlag)) {
+      spdlog::info(
+          "fault: resend of MsgSeqNum {} (35={}) refused (resend = \"gap_fill\"); "
+          "QuickFIX gap-fills over it",
+          optional_field(header, tag::MsgSeqNum), optional_field(header, tag::MsgType));
+      throw FIX::DoNotSend();
+    }
+    return;
+  }
   header.setField(tag::PossDupFlag, "Y");
   header.setField(tag::OrigSendingTime, t_poss_dup.orig_sending_time.empty()
                                             ? header.getField(tag::SendingTime)

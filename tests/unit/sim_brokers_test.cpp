@@ -1,6 +1,7 @@
 // Unit tests for what real FIX brokers do that the simulator plays on request
 // (docs/SIMULATOR.md, "Real-broker behaviours"): ExecIDs that restart, ExecID 0 on status
-// answers, and the configuration keys that select them. Pure: no sockets, no QuickFIX, no clock.
+// answers, and the configuration keys that select them and the GapFill-only resend. Pure: no
+// sockets, no QuickFIX, no clock.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -118,6 +119,19 @@ TEST(SimExecIds, ConfigKeys) {
   expect_error(kMinimal + "exec_ids = \"reset\"\n",
                "exec_ids: must be \"unique\" or \"restart\", got \"reset\"");
   expect_error(kMinimal + "status_exec_id = 0\n", "status_exec_id: must be a string");
+}
+
+// ---- resend ----
+
+TEST(SimResend, ConfigKey) {
+  auto c = parse(kMinimal);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->resend, ResendPolicy::kReplay);
+  c = parse(kMinimal + "resend = \"gap_fill\"\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->resend, ResendPolicy::kGapFill);
+  expect_error(kMinimal + "resend = \"gapfill\"\n",
+               "resend: must be \"replay\" or \"gap_fill\", got \"gapfill\"");
 }
 
 }  // namespace
