@@ -1,6 +1,8 @@
 #include "sim/control.h"
 
+#include <charconv>
 #include <fstream>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -15,14 +17,103 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+std::vector<std::string_view> split_words(std::string_view text) {
+  std::vector<std::string_view> words;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t')) ++pos;
+    std::size_t end = pos;
+    while (end < text.size() && text[end] != ' ' && text[end] != '\t') ++end;
+    if (end > pos) words.push_back(text.substr(pos, end - pos));
+    pos = end;
+  }
+  return words;
+}
+
+// FIX 4.4 ExecRestatementReason(378): 0..10 and 99, in decimal without sign or leading zero.
+std::optional<int> restatement_reason(std::string_view text) {
+  int value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (text.size() > 1 && text.front() == '0') return std::nullopt;
+  if ((value < 0 || value > 10) && value != 99) return std::nullopt;
+  return value;
+}
+
 }  // namespace
 
-tl::expected<ControlCommand, std::string> parse_control_line(std::string_view line) {
-  const std::string_view command = trim(line);
-  if (command.empty() || command.front() == '#') return ControlCommand::kNone;
-  if (command == "disconnect") return ControlCommand::kDisconnect;
-  return tl::make_unexpected("unknown control command \"" + std::string(command) +
-                             "\" (known: disconnect)");
+tl::expected<ControlLine, std::string> parse_control_line(std::string_view line) {
+  const std::string_view text = trim(line);
+  if (text.empty() || text.front() == '#') return ControlLine{};
+  const std::vector<std::string_view> words = split_words(text);
+  const std::string_view verb = words[0];
+  const std::size_t args = words.size() - 1;
+  const auto usage = [&](std::string_view expected) {
+    return tl::make_unexpected("control command \"" + std::string(text) +
+                               "\": usage: " + std::string(expected));
+  };
+  const auto bad = [&](const std::string& why) {
+    return tl::make_unexpected("control command \"" + std::string(text) + "\": " + why);
+  };
+
+  ControlLine out;
+  if (verb == "disconnect") {
+    if (args != 0) return usage("disconnect");
+    out.command = ControlCommand::kDisconnect;
+    return out;
+  }
+  out.command = ControlCommand::kBook;
+  BookCommandIn& book = out.book;
+  if (verb == "bust") {
+    if (args < 1 || args > 2) return usage("bust <ClOrdID> [<ExecID of the fill>]");
+    book.kind = BookCommandKind::kBust;
+    if (args == 2) book.exec_ref_id = std::string(words[2]);
+  } else if (verb == "correct") {
+    if (args < 3 || args > 4) return usage("correct <ClOrdID> <qty> <px> [<ExecID of the fill>]");
+    book.kind = BookCommandKind::kCorrect;
+    const auto qty = Fixed::parse(words[2]);
+    const auto px = Fixed::parse(words[3]);
+    if (!qty || !qty->is_positive()) {
+      return bad("qty \"" + std::string(words[2]) +
+                 "\" must be a positive decimal with at most 8 fraction digits (a quantity of "
+                 "0 is a bust)");
+    }
+    if (!px || !px->is_positive()) {
+      return bad("px \"" + std::string(words[3]) +
+                 "\" must be a positive decimal with at most 8 fraction digits");
+    }
+    book.last_qty = *qty;
+    book.last_px = *px;
+    if (args == 4) book.exec_ref_id = std::string(words[4]);
+  } else if (verb == "restate") {
+    if (args < 1 || args > 2) return usage("restate <ClOrdID> [<ExecRestatementReason>]");
+    book.kind = BookCommandKind::kRestate;
+    if (args == 2) {
+      const auto reason = restatement_reason(words[2]);
+      if (!reason) {
+        return bad("ExecRestatementReason \"" + std::string(words[2]) +
+                   "\" is not a FIX 4.4 value (0..10 or 99)");
+      }
+      book.restatement_reason = *reason;
+    }
+  } else if (verb == "stray") {
+    if (args < 1 || args > 2) return usage("stray <ClOrdID> [fill|ack]");
+    book.kind = BookCommandKind::kStray;
+    if (args == 2) {
+      if (words[2] == "fill") {
+        book.stray = StrayReport::kFill;
+      } else if (words[2] == "ack") {
+        book.stray = StrayReport::kAck;
+      } else {
+        return usage("stray <ClOrdID> [fill|ack]");
+      }
+    }
+  } else {
+    return tl::make_unexpected("unknown control command \"" + std::string(text) +
+                               "\" (known: disconnect, bust, correct, restate, stray)");
+  }
+  book.cl_ord_id = std::string(words[1]);
+  return out;
 }
 
 std::vector<std::string> ControlLineBuffer::feed(std::string_view bytes) {
@@ -95,7 +186,7 @@ void ControlFileWatcher::poll_once() {
     const auto command = parse_control_line(line);
     if (!command) {
       log_(command.error());
-    } else if (*command != ControlCommand::kNone) {
+    } else if (command->command != ControlCommand::kNone) {
       handler_(*command);
     }
   }

@@ -1,7 +1,9 @@
 // The simulator's control channel for tests: a file (config key control_file) to which a test
 // appends one-line commands; brokersim polls it and runs each new complete line once.
-// Commands: `disconnect` (drop the FIX connection now, without a Logout). Blank lines and lines
-// starting with '#' are ignored; an unknown command is logged and ignored.
+// Commands (docs/SIMULATOR.md, "Control file"): `disconnect` (drop the FIX connection now,
+// without a Logout); the book commands `bust`, `correct`, `restate` and `stray`, which the
+// engine thread carries out (sim/book_corrections.cpp). Blank lines and lines starting with '#'
+// are ignored; an unknown or malformed command is logged and ignored.
 //
 // Threads: parse_control_line and ControlLineBuffer are pure. ControlFileWatcher runs its own
 // polling thread (start/stop from main) and calls the handler on that thread.
@@ -24,16 +26,24 @@
 
 #include <tl/expected.hpp>
 
+#include "sim/engine.h"
+
 namespace brokergw::sim {
 
 enum class ControlCommand {
   kNone,        // blank line or comment
   kDisconnect,  // drop the FIX connection now
+  kBook,        // a book command for the engine thread: ControlLine::book
 };
 
-// One line without its '\n' (a trailing '\r' and surrounding blanks are ignored). Errors
-// name the line.
-tl::expected<ControlCommand, std::string> parse_control_line(std::string_view line);
+struct ControlLine {
+  ControlCommand command = ControlCommand::kNone;
+  BookCommandIn book;  // kBook only
+};
+
+// One line without its '\n' (a trailing '\r' and blanks around and between words are
+// ignored). Errors name the line and say what the command expects.
+tl::expected<ControlLine, std::string> parse_control_line(std::string_view line);
 
 // Splits appended bytes into complete lines; keeps an unterminated tail for the next feed.
 class ControlLineBuffer {
@@ -48,7 +58,7 @@ class ControlLineBuffer {
 
 class ControlFileWatcher {
  public:
-  using Handler = std::function<void(ControlCommand)>;
+  using Handler = std::function<void(const ControlLine&)>;
   using LogHandler = std::function<void(const std::string&)>;
 
   ControlFileWatcher(std::filesystem::path file, Handler handler, LogHandler log,

@@ -28,6 +28,8 @@ void Engine::handle(const Inbound& in, SteadyMs now, std::vector<Outgoing>& out)
     on_status(*status, out);
   } else if (const auto* mass = std::get_if<MassStatusIn>(&in)) {
     on_mass_status(*mass, out);
+  } else if (const auto* command = std::get_if<BookCommandIn>(&in)) {
+    on_book_command(*command, out);
   }
   run_due(now, out);
 }
@@ -360,6 +362,7 @@ ExecReportOut Engine::apply_step(Order& order, const Step& step) {
       ExecReportOut fill = report(order, fix44::kExecTrade);
       fill.last_qty = step.last_qty;
       fill.last_px = step.last_px;
+      order.fills.push_back(FillRecord{fill.exec_id, step.last_qty, step.last_px, false});
       return fill;
     }
     case StepKind::kReject: {
@@ -461,6 +464,13 @@ void Engine::check_invariants(const Order& order) const {
     invariant_failed("filled but cum_qty != qty", order.order_id);
   }
   if (order.next_step > order.plan.steps.size()) invariant_failed("step overrun", order.order_id);
+  std::int64_t booked = 0;
+  for (const FillRecord& fill : order.fills) {
+    if (!fill.busted) booked += fill.qty.mantissa();
+  }
+  if (booked != order.cum_qty.mantissa()) {
+    invariant_failed("cum_qty is not the sum of the live fills", order.order_id);
+  }
 }
 
 }  // namespace brokergw::sim

@@ -1,5 +1,7 @@
 // The simulated broker's order book: receives new orders, cancels, status and mass status
-// requests as plain structs, runs each order's Plan (sim/rules.h) on a timer, and produces
+// requests and the control file's book commands (bust, correct, restate, stray; their code is
+// in sim/book_corrections.cpp) as plain structs, runs each order's Plan (sim/rules.h) on a
+// timer, and produces
 // FIX-shaped answers as plain structs, plus the session-level fault actions (disconnect, skip
 // sequence numbers) that the adapter carries out in order with them. Pure: no QuickFIX types,
 // no clock (time comes in as `now`), no threads.
@@ -9,6 +11,9 @@
 //
 // Invariants (checked, stay on):
 //   - an order's cum_qty never exceeds its quantity; leaves = qty - cum while open, 0 when closed;
+//   - cum_qty and the notional are the sums over the order's fills that are not busted, with
+//     their corrected quantities and prices; a bust or correction never lets a fill still
+//     planned exceed the order quantity;
 //   - once an order is closed (filled, canceled, rejected) none of its remaining steps runs;
 //   - a ClOrdID is accepted at most once (orders and cancels share one namespace); an order
 //     forgotten by disconnect = "before_placing" does not use its ClOrdID up; a cancel sent again
@@ -44,8 +49,12 @@ namespace fix44 {
 inline constexpr char kExecNew = '0';
 inline constexpr char kExecCanceled = '4';
 inline constexpr char kExecRejected = '8';
+inline constexpr char kExecRestated = 'D';
 inline constexpr char kExecTrade = 'F';
+inline constexpr char kExecTradeCorrect = 'G';
+inline constexpr char kExecTradeCancel = 'H';
 inline constexpr char kExecOrderStatus = 'I';
+inline constexpr int kRestateBrokerOption = 4;  // ExecRestatementReason(378)
 inline constexpr int kMassStatusForSecurity = 1;
 inline constexpr int kMassStatusForAllOrders = 7;
 inline constexpr int kBusinessRejectOther = 0;
@@ -104,7 +113,27 @@ struct MassStatusIn {
   std::int64_t msg_seq_num = 0;  // for RefSeqNum in a reject
 };
 
-using Inbound = std::variant<NewOrderIn, CancelIn, StatusIn, MassStatusIn>;
+// A control-file command about the book (docs/SIMULATOR.md, "Busts, corrections,
+// restatements, stray reports"), parsed by sim/control.h.
+enum class BookCommandKind {
+  kBust,     // ExecType=H Trade Cancel of one fill
+  kCorrect,  // ExecType=G Trade Correct of one fill
+  kRestate,  // ExecType=D Restated, the order's current state
+  kStray,    // a report for a ClOrdID the simulator never received
+};
+enum class StrayReport { kFill, kAck };
+
+struct BookCommandIn {
+  BookCommandKind kind = BookCommandKind::kBust;
+  std::string cl_ord_id;
+  std::string exec_ref_id;  // kBust, kCorrect: the fill's ExecID; empty = the last live fill
+  Fixed last_qty;           // kCorrect: the fill's corrected quantity, > 0
+  Fixed last_px;            // kCorrect: the fill's corrected price, > 0
+  int restatement_reason = fix44::kRestateBrokerOption;  // kRestate: ExecRestatementReason(378)
+  StrayReport stray = StrayReport::kFill;                // kStray
+};
+
+using Inbound = std::variant<NewOrderIn, CancelIn, StatusIn, MassStatusIn, BookCommandIn>;
 
 // ---- Outgoing (turned into FIX by the adapter) ----
 
@@ -121,6 +150,7 @@ struct ExecReportOut {
   std::string cl_ord_id;
   std::string orig_cl_ord_id;  // empty = absent
   std::string exec_id;
+  std::string exec_ref_id;  // ExecRefID(19) of a bust or correction, empty = absent
   char exec_type = fix44::kExecNew;
   char ord_status = fix44::kStatusNew;
   std::string account;  // empty = absent
@@ -135,12 +165,13 @@ struct ExecReportOut {
   Fixed cum_qty;
   Fixed avg_px;
   std::optional<int> ord_rej_reason;
-  std::string text;                        // empty = absent
-  std::string ord_status_req_id;           // empty = absent
-  std::string mass_status_req_id;          // MassStatusReqID(584), empty = absent
-  std::optional<int> tot_num_reports;      // TotNumReports(911)
-  std::optional<bool> last_rpt_requested;  // LastRptRequested(912)
-  std::vector<ExtraTag> extra_tags;        // the rule's extra_tags, after the fields above
+  std::optional<int> exec_restatement_reason;  // ExecRestatementReason(378), ExecType=D
+  std::string text;                            // empty = absent
+  std::string ord_status_req_id;               // empty = absent
+  std::string mass_status_req_id;              // MassStatusReqID(584), empty = absent
+  std::optional<int> tot_num_reports;          // TotNumReports(911)
+  std::optional<bool> last_rpt_requested;      // LastRptRequested(912)
+  std::vector<ExtraTag> extra_tags;            // the rule's extra_tags, after the fields above
   ReportCopy copy = ReportCopy::kOriginal;
 };
 
@@ -173,8 +204,14 @@ struct SkipSeqNumsOut {
   std::int64_t count = 0;
 };
 
-using Outgoing =
-    std::variant<ExecReportOut, CancelRejectOut, BusinessRejectOut, DisconnectOut, SkipSeqNumsOut>;
+// A line for the simulator's log: what a control-file command did, or why it did nothing.
+struct NoticeOut {
+  bool warning = false;
+  std::string text;
+};
+
+using Outgoing = std::variant<ExecReportOut, CancelRejectOut, BusinessRejectOut, DisconnectOut,
+                              SkipSeqNumsOut, NoticeOut>;
 
 // ---- Engine ----
 
@@ -239,6 +276,11 @@ struct EngineCounters {
   std::uint64_t disconnects = 0;       // disconnect faults
   std::uint64_t forgotten_orders = 0;  // disconnect = "before_placing"
   std::uint64_t seq_skips = 0;         // skip_seq_after faults
+  std::uint64_t busts = 0;             // control file: ExecType=H sent
+  std::uint64_t corrections = 0;       // control file: ExecType=G sent
+  std::uint64_t restatements = 0;      // control file: ExecType=D sent
+  std::uint64_t strays = 0;            // control file: stray reports sent
+  std::uint64_t refused_commands = 0;  // control file: book commands that did nothing
 };
 
 class Engine {
@@ -256,6 +298,13 @@ class Engine {
   std::size_t order_count() const { return orders_.size(); }
 
  private:
+  // One fill of an order as booked now: a bust marks it, a correction changes it.
+  struct FillRecord {
+    std::string exec_id;  // the Trade report's ExecID
+    Fixed qty;
+    Fixed px;
+    bool busted = false;
+  };
   struct Order {
     std::string order_id;
     std::string cl_ord_id;
@@ -279,6 +328,7 @@ class Engine {
     bool closed = false;
     Fixed cum_qty;
     Notional notional = 0;
+    std::vector<FillRecord> fills;  // in booking order
   };
   struct Timer {
     SteadyMs due;
@@ -293,6 +343,19 @@ class Engine {
   void on_cancel(const CancelIn& in, std::vector<Outgoing>& out);
   void on_status(const StatusIn& in, std::vector<Outgoing>& out);
   void on_mass_status(const MassStatusIn& in, std::vector<Outgoing>& out);
+  // sim/book_corrections.cpp
+  void on_book_command(const BookCommandIn& in, std::vector<Outgoing>& out);
+  void bust(Order& order, const BookCommandIn& in, std::vector<Outgoing>& out);
+  void correct(Order& order, const BookCommandIn& in, std::vector<Outgoing>& out);
+  void restate(Order& order, const BookCommandIn& in, std::vector<Outgoing>& out);
+  void stray(const BookCommandIn& in, std::vector<Outgoing>& out);
+  // The fill a bust or correction names (empty: the last live one), or nullptr with `error`.
+  FillRecord* find_fill(Order& order, const std::string& exec_ref_id, std::string& error);
+  // Quantity the order's remaining plan steps will still fill.
+  Fixed planned_qty(const Order& order) const;
+  // Recomputes cum_qty, notional, OrdStatus and closed from the order's live fills.
+  void rebook(Order& order);
+  void refuse(const BookCommandIn& in, const std::string& why, std::vector<Outgoing>& out);
   // True when the order that matched rule `rule_index` must drop the session.
   bool should_disconnect(std::optional<std::size_t> rule_index, const Action& action);
   void run_step(std::size_t index, std::vector<Outgoing>& out);

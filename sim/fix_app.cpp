@@ -92,7 +92,11 @@ FIX::Message build(const ExecReportOut& r) {
   if (r.tot_num_reports) m.setField(tag::TotNumReports, std::to_string(*r.tot_num_reports));
   if (r.last_rpt_requested) m.setField(tag::LastRptRequested, *r.last_rpt_requested ? "Y" : "N");
   m.setField(tag::ExecID, r.exec_id);
+  set_if(m, tag::ExecRefID, r.exec_ref_id);
   m.setField(tag::ExecType, std::string(1, r.exec_type));
+  if (r.exec_restatement_reason) {
+    m.setField(tag::ExecRestatementReason, std::to_string(*r.exec_restatement_reason));
+  }
   m.setField(tag::OrdStatus, std::string(1, r.ord_status));
   if (r.ord_rej_reason) m.setField(tag::OrdRejReason, std::to_string(*r.ord_rej_reason));
   set_if(m, tag::Account, r.account);
@@ -195,6 +199,12 @@ void FixSender::deliver(const Outgoing& message) {
           disconnect_now(m.reason);
         } else if constexpr (std::is_same_v<T, SkipSeqNumsOut>) {
           skip_seq_nums(m.count);
+        } else if constexpr (std::is_same_v<T, NoticeOut>) {
+          if (m.warning) {
+            spdlog::warn("{}", m.text);
+          } else {
+            spdlog::info("{}", m.text);
+          }
         } else {
           FIX::Message fix = build(m);
           send(fix);

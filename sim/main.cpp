@@ -214,9 +214,20 @@ int main(int argc, char** argv) {
   if (!config.control_file.empty()) {
     control = std::make_unique<brokergw::sim::ControlFileWatcher>(
         config.control_file,
-        [&sender](brokergw::sim::ControlCommand command) {
-          if (command == brokergw::sim::ControlCommand::kDisconnect) {
-            sender.disconnect_now("control file");
+        [&sender, &runner](const brokergw::sim::ControlLine& line) {
+          switch (line.command) {
+            case brokergw::sim::ControlCommand::kNone:
+              break;
+            case brokergw::sim::ControlCommand::kDisconnect:
+              sender.disconnect_now("control file");
+              break;
+            case brokergw::sim::ControlCommand::kBook:
+              // The engine thread owns the book; the command queues like a FIX request.
+              if (!runner.submit(line.book)) {
+                spdlog::warn("control file: engine queue full (max_inbound_queue); {} {} dropped",
+                             "command for", line.book.cl_ord_id);
+              }
+              break;
           }
         },
         [](const std::string& message) { spdlog::warn("control file: {}", message); });
@@ -273,11 +284,13 @@ int main(int argc, char** argv) {
       "stopped: orders={} duplicates={} invalid={} acks={} fills={} rejects={} cancels={} "
       "cancel_rejects={} cancel_resends={} status_requests={} status_unanswered={} "
       "status_unsupported={} mass_status_requests={} steps_skipped={} report_copies={} "
-      "disconnects={} forgotten_orders={} seq_skips={}",
+      "disconnects={} forgotten_orders={} seq_skips={} busts={} corrections={} restatements={} "
+      "strays={} refused_commands={}",
       c.new_orders, c.duplicate_cl_ord_ids, c.invalid_orders, c.acks, c.fills, c.rejects, c.cancels,
       c.cancel_rejects, c.cancel_resends, c.status_requests, c.status_unanswered,
       c.status_unsupported, c.mass_status_requests, c.steps_skipped, c.report_copies, c.disconnects,
-      c.forgotten_orders, c.seq_skips);
+      c.forgotten_orders, c.seq_skips, c.busts, c.corrections, c.restatements, c.strays,
+      c.refused_commands);
   spdlog::shutdown();
   return 0;
 }

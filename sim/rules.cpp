@@ -77,12 +77,13 @@ constexpr std::array kHeaderTrailerTags{8,   9,   35,  49,  56,  115, 128, 90,  
                                         212, 213, 347, 369, 627, 628, 629, 630, 93, 89, 10};
 
 // Every tag sim/fix_app.cpp's ExecutionReport builder writes.
-constexpr std::array<std::pair<int, std::string_view>, 24> kReportTags{{
+constexpr std::array<std::pair<int, std::string_view>, 26> kReportTags{{
     {1, "Account"},
     {6, "AvgPx"},
     {11, "ClOrdID"},
     {14, "CumQty"},
     {17, "ExecID"},
+    {19, "ExecRefID"},
     {31, "LastPx"},
     {32, "LastQty"},
     {37, "OrderID"},
@@ -98,6 +99,7 @@ constexpr std::array<std::pair<int, std::string_view>, 24> kReportTags{{
     {103, "OrdRejReason"},
     {150, "ExecType"},
     {151, "LeavesQty"},
+    {378, "ExecRestatementReason"},
     {584, "MassStatusReqID"},
     {790, "OrdStatusReqID"},
     {911, "TotNumReports"},

@@ -796,7 +796,7 @@ TEST(SimFaults, DisconnectBeforePlacingForgetsTheOrderOnce) {
   Engine engine = engine_with(action);
   std::vector<Outgoing> out;
   engine.handle(new_order("C1"), 0, out);
-  EXPECT_EQ(trace(out), "D");
+  EXPECT_EQ(trace(out), "X");
   EXPECT_EQ(engine.order_count(), 0u);
   EXPECT_FALSE(engine.next_due());
   engine.handle(status("C1"), 1, out);
@@ -820,7 +820,7 @@ TEST(SimFaults, DisconnectAfterPlacingRunsThePlanAfterTheDrop) {
   Engine engine = engine_with(action);
   std::vector<Outgoing> out;
   engine.handle(new_order("C1", "AAPL", "10"), 0, out);
-  EXPECT_EQ(trace(out), "D 0 F F");  // the reports follow the drop: the session stores them
+  EXPECT_EQ(trace(out), "X 0 F F");  // the reports follow the drop: the session stores them
   EXPECT_NE(std::get<DisconnectOut>(out[0]).reason.find("C1"), std::string::npos);
   out.clear();
   engine.handle(new_order("C1"), 1, out);  // the ClOrdID was used up
@@ -844,7 +844,7 @@ TEST(SimFaults, DisconnectEveryMatchingOrder) {
   engine.handle(new_order("C2"), 0, out);
   engine.handle(new_order("C3", "MSFT"), 0, out);  // no rule: no disconnect
   engine.run_due(10, out);
-  EXPECT_EQ(trace(out), "D D 0 F 0 0");
+  EXPECT_EQ(trace(out), "X X 0 F 0 0");
   EXPECT_EQ(engine.counters().disconnects, 2u);
 }
 
@@ -859,7 +859,7 @@ TEST(SimFaults, DisconnectFiresOncePerRule) {
   engine.handle(new_order("C1", "AAA"), 0, out);
   engine.handle(new_order("C2", "BBB"), 0, out);
   engine.handle(new_order("C3", "AAA"), 0, out);
-  EXPECT_EQ(trace(out), "D D 0 F");
+  EXPECT_EQ(trace(out), "X X 0 F");
 }
 
 TEST(SimFaults, DuplicateClOrdIdIsRejectedBeforeAnyDisconnect) {
@@ -1494,16 +1494,23 @@ TEST(SimConfig, ExampleConfigIsValid) {
 
 // ---- control channel ----
 
+ControlCommand command_of(std::string_view line) {
+  const auto parsed = parse_control_line(line);
+  EXPECT_TRUE(parsed) << line << ": " << parsed.error();
+  return parsed ? parsed->command : ControlCommand::kNone;
+}
+
 TEST(SimControl, ParsesCommands) {
-  EXPECT_EQ(parse_control_line("disconnect"), ControlCommand::kDisconnect);
-  EXPECT_EQ(parse_control_line("  disconnect \r"), ControlCommand::kDisconnect);
-  EXPECT_EQ(parse_control_line(""), ControlCommand::kNone);
-  EXPECT_EQ(parse_control_line("   "), ControlCommand::kNone);
-  EXPECT_EQ(parse_control_line("# a comment"), ControlCommand::kNone);
+  EXPECT_EQ(command_of("disconnect"), ControlCommand::kDisconnect);
+  EXPECT_EQ(command_of("  disconnect \r"), ControlCommand::kDisconnect);
+  EXPECT_EQ(command_of(""), ControlCommand::kNone);
+  EXPECT_EQ(command_of("   "), ControlCommand::kNone);
+  EXPECT_EQ(command_of("# a comment"), ControlCommand::kNone);
   const auto unknown = parse_control_line("freeze_ms 100");
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().find("freeze_ms 100"), std::string::npos) << unknown.error();
   EXPECT_FALSE(parse_control_line("Disconnect"));
+  EXPECT_FALSE(parse_control_line("disconnect now"));
 }
 
 TEST(SimControl, RunsOnlyCompleteLines) {

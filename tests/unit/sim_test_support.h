@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -14,6 +15,11 @@
 #include "sim/decimal.h"
 #include "sim/engine.h"
 #include "sim/rules.h"
+
+namespace brokergw::sim {
+// Lets GoogleTest print decimals as "187.25" instead of their bytes.
+inline void PrintTo(Fixed value, std::ostream* os) { *os << value.to_string(); }
+}  // namespace brokergw::sim
 
 namespace brokergw::sim::simtest {
 
@@ -81,8 +87,9 @@ inline std::vector<const ExecReportOut*> reports(const std::vector<Outgoing>& ou
 }
 
 // A compact trace of what the engine produced: "0" ack, "F" fill, "8" reject, "4" canceled,
-// "I" status, "+p" plain copy, "+d" PossDup copy, "D" disconnect, "S<n>" skip, "j" business
-// reject, "9" cancel reject.
+// "I" status, "H" bust, "G" correction, "D" restatement (ExecType letters), "+p" plain copy, "+d"
+// PossDup copy, "X" disconnect, "S<n>" skip, "j" business reject, "9" cancel reject, "n" and
+// "w" a log notice (info, warning).
 inline std::string trace(const std::vector<Outgoing>& out) {
   std::string t;
   for (const Outgoing& o : out) {
@@ -92,11 +99,13 @@ inline std::string trace(const std::vector<Outgoing>& out) {
            : e->copy == ReportCopy::kPossDupCopy ? "+d"
                                                  : std::string(1, e->exec_type);
     } else if (std::holds_alternative<DisconnectOut>(o)) {
-      t += 'D';
+      t += 'X';
     } else if (const auto* skip = std::get_if<SkipSeqNumsOut>(&o)) {
       t += "S" + std::to_string(skip->count);
     } else if (std::holds_alternative<BusinessRejectOut>(o)) {
       t += 'j';
+    } else if (const auto* notice = std::get_if<NoticeOut>(&o)) {
+      t += notice->warning ? "w" : "n";
     } else {
       t += '9';
     }
