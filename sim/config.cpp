@@ -68,6 +68,7 @@ constexpr std::array kRuleKeys{
     "skip_seq_after",
     "answer_status",
     "extra_tags",
+    "field_order",
 };
 
 constexpr std::array<std::pair<std::string_view, ExecIdStyle>, 2> kExecIdNames{{
@@ -310,6 +311,17 @@ Rule parse_rule(const toml::table& table, std::size_t index, bool skip_seq_defau
   rule.action.disconnect_every = r.boolean("disconnect_every").value_or(false);
   rule.action.answer_status = r.boolean("answer_status").value_or(true);
   rule.action.extra_tags = parse_extra_tags(table, r.name("extra_tags"));
+  if (const auto order = r.string("field_order")) {
+    const auto parsed = field_order_from_name(*order);
+    if (!parsed) {
+      r.fail("field_order",
+             "must be \"tag\", \"reversed\" or \"extra_first\", got \"" + *order + "\"");
+    }
+    if (*parsed == FieldOrder::kExtraFirst && rule.action.extra_tags.empty()) {
+      r.fail("field_order", "\"extra_first\" needs extra_tags");
+    }
+    rule.action.field_order = *parsed;
+  }
   // A silent order sends no ack, so there is nothing to skip after.
   rule.action.skip_seq_after =
       r.boolean("skip_seq_after")

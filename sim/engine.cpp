@@ -132,6 +132,7 @@ void Engine::on_new_order(const NewOrderIn& in, SteadyMs now, std::vector<Outgoi
   order.duplicates = action.duplicate_reports;
   order.answer_status = action.answer_status;
   order.extra_tags = action.extra_tags;
+  order.field_order = action.field_order;
   order.received_at = now;
   orders_.push_back(std::move(order));
   const std::size_t index = orders_.size() - 1;
@@ -424,6 +425,7 @@ ExecReportOut Engine::report(const Order& order, char exec_type) {
                      : Fixed::from_mantissa(order.qty.mantissa() - order.cum_qty.mantissa());
   r.avg_px = average_price(order.notional, order.cum_qty);
   r.extra_tags = order.extra_tags;
+  r.field_order = order.field_order;
   return r;
 }
 

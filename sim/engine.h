@@ -172,6 +172,7 @@ struct ExecReportOut {
   std::optional<int> tot_num_reports;          // TotNumReports(911)
   std::optional<bool> last_rpt_requested;      // LastRptRequested(912)
   std::vector<ExtraTag> extra_tags;            // the rule's extra_tags, after the fields above
+  FieldOrder field_order = FieldOrder::kTag;   // the rule's field_order
   ReportCopy copy = ReportCopy::kOriginal;
 };
 
@@ -319,6 +320,7 @@ class Engine {
     DuplicateReports duplicates = DuplicateReports::kNone;
     bool answer_status = true;
     std::vector<ExtraTag> extra_tags;  // on every report of the order
+    FieldOrder field_order = FieldOrder::kTag;
     std::size_t next_step = 0;
     // out_of_order: the reports built when the first step ran, in send order; next_step then
     // counts the reports sent.

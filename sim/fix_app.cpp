@@ -15,6 +15,8 @@
 #include <quickfix/Session.h>
 #include <spdlog/spdlog.h>
 
+#include "sim/fix_messages.h"
+
 namespace brokergw::sim {
 namespace {
 
@@ -71,76 +73,6 @@ std::int64_t wall_clock_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-void set_if(FIX::FieldMap& map, int field, const std::string& value) {
-  if (!value.empty()) map.setField(field, value);
-}
-
-void set_if(FIX::FieldMap& map, int field, const std::optional<Fixed>& value) {
-  if (value) map.setField(field, value->to_string());
-}
-
-FIX::Message build(const ExecReportOut& r) {
-  FIX::Message m;
-  m.getHeader().setField(FIX::MsgType(FIX::MsgType_ExecutionReport));
-  m.setField(tag::OrderID, r.order_id);
-  set_if(m, tag::ClOrdID, r.cl_ord_id);
-  set_if(m, tag::OrigClOrdID, r.orig_cl_ord_id);
-  set_if(m, tag::OrdStatusReqID, r.ord_status_req_id);
-  set_if(m, tag::MassStatusReqID, r.mass_status_req_id);
-  if (r.tot_num_reports) m.setField(tag::TotNumReports, std::to_string(*r.tot_num_reports));
-  if (r.last_rpt_requested) m.setField(tag::LastRptRequested, *r.last_rpt_requested ? "Y" : "N");
-  m.setField(tag::ExecID, r.exec_id);
-  set_if(m, tag::ExecRefID, r.exec_ref_id);
-  m.setField(tag::ExecType, std::string(1, r.exec_type));
-  if (r.exec_restatement_reason) {
-    m.setField(tag::ExecRestatementReason, std::to_string(*r.exec_restatement_reason));
-  }
-  m.setField(tag::OrdStatus, std::string(1, r.ord_status));
-  if (r.ord_rej_reason) m.setField(tag::OrdRejReason, std::to_string(*r.ord_rej_reason));
-  set_if(m, tag::Account, r.account);
-  set_if(m, tag::Symbol, r.symbol);
-  m.setField(tag::Side, std::string(1, r.side));
-  set_if(m, tag::OrderQty, r.order_qty);
-  if (r.ord_type != 0) m.setField(tag::OrdType, std::string(1, r.ord_type));
-  set_if(m, tag::Price, r.price);
-  set_if(m, tag::LastQty, r.last_qty);
-  set_if(m, tag::LastPx, r.last_px);
-  m.setField(tag::LeavesQty, r.leaves_qty.to_string());
-  m.setField(tag::CumQty, r.cum_qty.to_string());
-  m.setField(tag::AvgPx, r.avg_px.to_string());
-  m.setField(FIX::TransactTime(FIX::UtcTimeStamp(), 3));
-  set_if(m, tag::Text, r.text);
-  // The broker's dialect (extra_tags): none of these is a tag set above (sim/rules.h).
-  for (const ExtraTag& extra : r.extra_tags) m.setField(extra.tag, extra.value);
-  return m;
-}
-
-FIX::Message build(const CancelRejectOut& r) {
-  FIX::Message m;
-  m.getHeader().setField(FIX::MsgType(FIX::MsgType_OrderCancelReject));
-  m.setField(tag::OrderID, r.order_id);
-  m.setField(tag::ClOrdID, r.cl_ord_id);
-  m.setField(tag::OrigClOrdID, r.orig_cl_ord_id);
-  m.setField(tag::OrdStatus, std::string(1, r.ord_status));
-  set_if(m, tag::Account, r.account);
-  m.setField(FIX::TransactTime(FIX::UtcTimeStamp(), 3));
-  m.setField(tag::CxlRejResponseTo, std::string(1, fix44::kCxlRejResponseToCancel));
-  m.setField(tag::CxlRejReason, std::to_string(r.cxl_rej_reason));
-  set_if(m, tag::Text, r.text);
-  return m;
-}
-
-FIX::Message build(const BusinessRejectOut& r) {
-  FIX::Message m;
-  m.getHeader().setField(FIX::MsgType(FIX::MsgType_BusinessMessageReject));
-  if (r.ref_seq_num > 0) m.setField(tag::RefSeqNum, std::to_string(r.ref_seq_num));
-  m.setField(tag::RefMsgType, r.ref_msg_type);
-  set_if(m, tag::BusinessRejectRefID, r.business_reject_ref_id);
-  m.setField(tag::BusinessRejectReason, std::to_string(r.reason));
-  set_if(m, tag::Text, r.text);
-  return m;
 }
 
 // Shuts down every connected TCP socket of this process whose local port is `port`: the FIX
@@ -206,7 +138,7 @@ void FixSender::deliver(const Outgoing& message) {
             spdlog::info("{}", m.text);
           }
         } else {
-          FIX::Message fix = build(m);
+          FIX::Message fix = build_message(m);
           send(fix);
         }
       },
@@ -228,7 +160,7 @@ void FixSender::send(FIX::Message& message) {
 
 void FixSender::send_report(const ExecReportOut& report) {
   if (report.copy == ReportCopy::kOriginal) {
-    FIX::Message fix = build(report);
+    FIX::Message fix = build_message(report);
     send(fix);
     last_report_ = std::move(fix);  // now with the header QuickFIX filled in
     last_exec_id_ = report.exec_id;
@@ -241,7 +173,7 @@ void FixSender::send_report(const ExecReportOut& report) {
     spdlog::warn("duplicate of ExecID {} does not follow its original; building it again",
                  report.exec_id);
   }
-  FIX::Message fix = have_original ? *last_report_ : build(report);
+  FIX::Message fix = have_original ? *last_report_ : build_message(report);
   if (report.copy == ReportCopy::kPossDupCopy) {
     t_poss_dup.active = true;
     t_poss_dup.orig_sending_time.clear();
@@ -408,7 +340,9 @@ void SimApplication::reject_busy(const FIX::Message& message, const FIX::Session
   reject.getHeader().setField(FIX::MsgType(FIX::MsgType_BusinessMessageReject));
   reject.setField(tag::RefSeqNum, header.getField(tag::MsgSeqNum));
   reject.setField(tag::RefMsgType, header.getField(tag::MsgType));
-  set_if(reject, tag::BusinessRejectRefID, optional_field(message, tag::ClOrdID));
+  if (message.isSetField(tag::ClOrdID)) {
+    reject.setField(tag::BusinessRejectRefID, message.getField(tag::ClOrdID));
+  }
   reject.setField(tag::BusinessRejectReason, "4");  // application not available
   reject.setField(tag::Text, "simulator busy: inbound queue full (max_inbound_queue)");
   spdlog::warn("inbound queue full; rejecting {}", printable_fix(message.toString()));

@@ -33,6 +33,12 @@ constexpr std::array<std::pair<std::string_view, DisconnectMode>, 3> kDisconnect
     {"after_placing", DisconnectMode::kAfterPlacing},
 }};
 
+constexpr std::array<std::pair<std::string_view, FieldOrder>, 3> kFieldOrderNames{{
+    {"tag", FieldOrder::kTag},
+    {"reversed", FieldOrder::kReversed},
+    {"extra_first", FieldOrder::kExtraFirst},
+}};
+
 template <typename Enum, std::size_t N>
 std::string_view name_of(const std::array<std::pair<std::string_view, Enum>, N>& names,
                          Enum value) {
@@ -140,6 +146,12 @@ std::string_view duplicate_reports_name(DuplicateReports mode) {
 
 std::optional<DuplicateReports> duplicate_reports_from_name(std::string_view name) {
   return value_of(kDuplicateNames, name);
+}
+
+std::string_view field_order_name(FieldOrder order) { return name_of(kFieldOrderNames, order); }
+
+std::optional<FieldOrder> field_order_from_name(std::string_view name) {
+  return value_of(kFieldOrderNames, name);
 }
 
 std::string_view disconnect_mode_name(DisconnectMode mode) {

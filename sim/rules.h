@@ -84,6 +84,17 @@ struct ExtraTag {
   friend bool operator==(const ExtraTag&, const ExtraTag&) = default;
 };
 
+// field_order: the order of an ExecutionReport's body fields on the wire (the header always
+// comes first, in QuickFIX's order: 8, 9, 35, then the rest). QuickFIX writes body fields in
+// ascending tag order unless the message is built with its own message_order.
+enum class FieldOrder {
+  kTag,         // ascending tag order, as QuickFIX writes them
+  kReversed,    // descending tag order
+  kExtraFirst,  // the rule's extra_tags first, in their configured order, then the rest by tag
+};
+std::string_view field_order_name(FieldOrder order);
+std::optional<FieldOrder> field_order_from_name(std::string_view name);
+
 // Why `tag` cannot be an extra tag, or nullopt when it can be one. Refused: tags below 1, the
 // FIX 4.4 standard header and trailer (a header tag in the body makes the message malformed,
 // which is not a dialect), and the tags the simulator writes into ExecutionReports itself
@@ -112,6 +123,7 @@ struct Action {
   // Dialect: appended to every ExecutionReport of the order (acks, fills, rejects, cancels,
   // status answers, and their duplicate copies), any kind.
   std::vector<ExtraTag> extra_tags;
+  FieldOrder field_order = FieldOrder::kTag;  // of every ExecutionReport of the order
 };
 
 struct Rule {

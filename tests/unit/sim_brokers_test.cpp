@@ -1,7 +1,8 @@
 // Unit tests for what real FIX brokers do that the simulator plays on request
 // (docs/SIMULATOR.md, "Real-broker behaviours"): ExecIDs that restart, ExecID 0 on status
 // answers, the GapFill-only resend's configuration, and the control file's book commands
-// (busts, corrections, restatements, stray reports) with the book that follows them. Pure: no
+// (busts, corrections, restatements, stray reports) with the book that follows them, and which
+// reports a rule's field_order applies to. Pure: no
 // sockets, no QuickFIX, no clock.
 #include <gtest/gtest.h>
 
@@ -501,6 +502,39 @@ TEST(SimControlBook, MalformedCommandsSayWhatTheyExpect) {
   expect_control_error("restate C1 x", "ExecRestatementReason \"x\"");
   expect_control_error("stray S1 partial", "usage: stray <ClOrdID> [fill|ack]");
   expect_control_error("Bust C1", "unknown control command \"Bust C1\"");
+}
+
+// ---- field_order ----
+
+TEST(SimFieldOrder, ConfigKeyAndItsReports) {
+  auto c = parse(kMinimal +
+                 "[[rules]]\naction = \"fill\"\nfield_order = \"reversed\"\n"
+                 "[[rules]]\naction = \"ack\"\nextra_tags = [\"9001=x\"]\n"
+                 "field_order = \"extra_first\"\n"
+                 "[[rules]]\naction = \"ack\"\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->rules[0].action.field_order, FieldOrder::kReversed);
+  EXPECT_EQ(c->rules[1].action.field_order, FieldOrder::kExtraFirst);
+  EXPECT_EQ(c->rules[2].action.field_order, FieldOrder::kTag);
+  expect_error(kMinimal + "[[rules]]\naction = \"fill\"\nfield_order = \"random\"\n",
+               "rules[0].field_order: must be \"tag\", \"reversed\" or \"extra_first\", got "
+               "\"random\"");
+  expect_error(kMinimal + "[[rules]]\naction = \"fill\"\nfield_order = \"extra_first\"\n",
+               "rules[0].field_order: \"extra_first\" needs extra_tags");
+
+  Action fill;
+  fill.field_order = FieldOrder::kReversed;
+  Engine engine = engine_with(fill);
+  std::vector<Outgoing> out;
+  engine.handle(new_order("C1"), 0, out);
+  engine.handle(status("C1"), 1, out);
+  engine.handle(bust_of("C1"), 2, out);
+  engine.handle(new_order("C1"), 3, out);  // duplicate ClOrdID: not the rule's report
+  ASSERT_EQ(trace(out), "0 F I n H 8");
+  const auto r = reports(out);
+  for (std::size_t i = 0; i + 1 < r.size(); ++i)
+    EXPECT_EQ(r[i]->field_order, FieldOrder::kReversed);
+  EXPECT_EQ(r.back()->field_order, FieldOrder::kTag);
 }
 
 }  // namespace
