@@ -7,7 +7,9 @@
 // as the callback returns.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +18,7 @@
 #include "gateway/core/order.h"
 #include "gateway/core/resolution.h"
 
+#include "store/store.h"
 namespace brokergw::adapters {
 
 enum class SendErrc {
@@ -107,6 +110,55 @@ class BrokerAdapter {
   // Asks the broker for the order's status by our ClOrdID (FIX OrderStatusRequest 35=H).
   virtual SendResult send_status_request(const core::Order& order) = 0;
   virtual SendResult send_cancel(const core::Order& order, std::string_view cancel_id) = 0;
+// ---- Session control: sequence numbers under operator control -----------------------------
+// A transport without sequence numbers answers session_control() with supported = false and
+// refuses change_sequence().
+
+// A logon refused because of sequence numbers. ours_too_low: the broker refused our MsgSeqNum
+// (its Logout said so); otherwise we refused the broker's (it is below what we expect: a
+// broker that reset its sequence numbers). received is 0 when the broker's text omits it.
+struct SequenceRefusal {
+  bool ours_too_low = false;
+  int expected = 0;
+  int received = 0;
+  core::TimestampUs at_us = 0;
+  std::string text;  // the refusal's text as the session saw it (never contains credentials)
+};
+
+struct SessionSequence {
+  int next_sender = 0;  // the MsgSeqNum our next message will carry
+  int next_target = 0;  // the MsgSeqNum we expect from the broker next
+  friend bool operator==(const SessionSequence&, const SessionSequence&) = default;
+};
+
+struct SessionControlStatus {
+  bool supported = false;
+  bool logged_on = false;
+  SessionSequence current;
+  std::optional<SequenceRefusal> last_refusal;  // since the last logon that lasted, or change
+  std::uint64_t refusals_total = 0;             // since start
+  int consecutive_refusals = 0;                 // refused logons in a row (the backoff's step)
+  std::int64_t reconnect_backoff_ms = 0;        // the wait after the last refusal (0: none)
+  core::TimestampUs next_attempt_us = 0;        // when the next logon is tried (0: not waiting)
+};
+
+// An operator's change: reset (both numbers to 1, stored messages deleted) or set either or both
+// numbers (each >= 1).
+struct SequenceRequest {
+  bool reset = false;
+  std::optional<int> next_sender;
+  std::optional<int> next_target;
+};
+
+struct SequenceChange {
+  SessionSequence before;
+  SessionSequence after;
+};
+
+// Journals the change inside the transaction that makes it durable (an audit that cannot be
+// lost while the change survives). Runs on the store's committer thread.
+using SequenceAudit = std::function<store::Status(store::WriteTxn&, const SequenceChange&)>;
+
 
   // "No false silence": the time (our clock, microseconds since the epoch) up to which the
   // adapter has proven that every message the broker sent before it has been read and handed
@@ -119,5 +171,20 @@ class BrokerAdapter {
   // idempotent; a no-op while the session is down. Any thread.
   virtual void probe_inbound(core::TimestampUs now_us) = 0;
 };
+inline void AdapterListener::on_sequence_refused(std::string_view, const SequenceRefusal&) {}
 
+
+  // The session was refused because of sequence numbers (session control, below). Runs on the
+  // adapter's I/O thread and must not block on the disk; the default ignores it.
+  virtual void on_sequence_refused(std::string_view broker, const SequenceRefusal& refusal);
 }  // namespace brokergw::adapters
+
+  // Session control (above). Any thread. change_sequence logs the session out, stores the new
+  // numbers durably (with `audit` in the same transaction), logs on again and returns what it
+  // changed; it blocks for the logout (bounded) and one synced commit. An error is text for the
+  // operator; nothing changed then.
+  virtual SessionControlStatus session_control() const { return {}; }
+  virtual tl::expected<SequenceChange, std::string> change_sequence(const SequenceRequest&,
+                                                                    const SequenceAudit&) {
+    return tl::unexpected(std::string("this transport has no sequence numbers"));
+  }

@@ -1,7 +1,8 @@
 // brokergw: the gateway process. Loads one config file, opens the store, starts one adapter
 // per broker, recovers unfinished orders, serves the internal API, and shuts down cleanly on
 // SIGTERM/SIGINT (API first, so no order is accepted that cannot be stored; then dispatchers,
-// sessions and finally the store, which drains its queue).
+// sessions and finally the store, which drains its queue). `brokergw session ...` is the
+// operator's client of a running gateway's admin API instead (session_cli.h).
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
@@ -25,6 +26,7 @@
 #include "gateway/events/publisher.h"
 #include "gateway/events/retention.h"
 #include "gateway/service/order_service.h"
+#include "gateway/session_cli.h"
 #include "store/store.h"
 
 using namespace brokergw;
@@ -60,7 +62,10 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "configuration file (TOML)");
   app.add_flag("--print-config-doc", print_doc, "print the configuration reference (Markdown)");
   app.add_flag("--check-config", check_only, "validate the configuration and exit");
+  cli::SessionCommand session_command;
+  CLI::App* session = cli::add_session_commands(app, session_command);
   CLI11_PARSE(app, argc, argv);
+  if (session->parsed()) return cli::run_session_command(session_command);
 
   if (print_doc) {
     std::cout << config::configuration_reference_markdown();
@@ -183,7 +188,11 @@ int main(int argc, char** argv) {
     }
     return st;
   };
-  api::HttpApi http(orders, cfg, read_token(cfg.api_token_file), event_status);
+  const std::string admin_token = read_token(cfg.api_admin_token_file);
+  if (admin_token.empty()) {
+    spdlog::info("api: no api.admin_token_file: the admin API (/admin/v1) answers 403");
+  }
+  api::HttpApi http(orders, cfg, read_token(cfg.api_token_file), event_status, admin_token);
   if (auto started = http.start(); !started) {
     spdlog::critical("{}", started.error());
     orders.stop();

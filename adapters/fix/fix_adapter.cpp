@@ -13,6 +13,14 @@
 //
 // Session store: LmdbMessageStoreFactory, in the gateway's store (lmdb_message_store.h says
 // which writes wait for the disk and why). Secrets are stripped there before anything is stored.
+//
+// Session control (session_control.h): a logon refused for sequence numbers (QuickFIX's event
+// "MsgSeqNum too low, ...", or the broker's Logout saying ours is too low) is reported to the
+// listener and disables the session on its own thread (Session::logout, so the initiator does
+// not reconnect); the control thread then destroys the initiator and creates a new one after
+// the backoff, or after an operator's change. session_mu_ (shared) is held by every thread
+// other than the session thread while it uses the Session (send, probe, live numbers); the
+// control thread holds it exclusively only to destroy or replace the initiator.
 #include "adapters/fix/fix_adapter.h"
 
 #include <atomic>
@@ -22,6 +30,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <sstream>
 
 #include <quickfix/Application.h>
@@ -34,6 +43,8 @@
 #include "adapters/fix/fix_mapping.h"
 #include "adapters/fix/inbound_probe.h"
 #include "adapters/fix/lmdb_message_store.h"
+#include "adapters/fix/sequence_refusal.h"
+#include "adapters/fix/session_control.h"
 #include "adapters/fix/spdlog_fix_log.h"
 
 namespace brokergw::adapters::fix {
@@ -71,7 +82,13 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
         password_(std::move(password)),
         session_id_(cfg_.fix_version, cfg_.sender_comp_id, cfg_.target_comp_id),
         store_factory_(
-            store, {.retain_messages = 100000, .daily_schedule = cfg_.sequence_reset == "daily"}) {
+            store, {.retain_messages = 100000, .daily_schedule = cfg_.sequence_reset == "daily"}),
+        log_factory_([this](const std::string& text) { on_fix_event(text); }),
+        control_(cfg_.name, session_id_.toString(), store,
+                 {.start_initiator = [this] { start_initiator(); },
+                  .stop_initiator = [this] { stop_initiator(); },
+                  .logged_on = [this] { return logged_on_.load(); },
+                  .live_sequence = [this] { return live_sequence(); }}) {
     FIX::Dictionary defaults;
     defaults.setString("ConnectionType", "initiator");
     // Always-on session. QuickFIX 1.15.1 reads StartTime == EndTime as a daily window checked
@@ -117,26 +134,20 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
 
   void start(AdapterListener& listener) override {
     listener_ = &listener;
-    try {
-      initiator_ =
-          std::make_unique<FIX::SocketInitiator>(*this, store_factory_, settings_, log_factory_);
-      initiator_->start();
-    } catch (const std::exception& e) {
-      // The session store could not be loaded (or the settings were refused): nothing can be
-      // sent to this broker, and guessing sequence numbers is not an option.
-      spdlog::critical("broker {}: cannot start the FIX initiator: {}", cfg_.name, e.what());
-      throw;
-    }
-    spdlog::info("broker {}: FIX initiator started towards {}:{} as {}", cfg_.name, cfg_.host,
-                 cfg_.port, session_id_.toString());
+    if (!start_initiator()) throw std::runtime_error("broker " + cfg_.name + ": no FIX initiator");
+    control_.start();
   }
 
   void stop() override {
-    if (initiator_) {
-      initiator_->stop();
-      initiator_.reset();
-      spdlog::info("broker {}: FIX initiator stopped", cfg_.name);
-    }
+    control_.stop();
+    stop_initiator();
+  }
+
+  SessionControlStatus session_control() const override { return control_.status(); }
+
+  tl::expected<SequenceChange, std::string> change_sequence(const SequenceRequest& request,
+                                                            const SequenceAudit& audit) override {
+    return control_.change(request, audit);
   }
 
   bool logged_on() const override { return logged_on_.load(); }
@@ -174,6 +185,7 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
 
   void probe_inbound(core::TimestampUs now_us) override {
     if (!logged_on_) return;
+    std::shared_lock session_lock(session_mu_);
     std::optional<std::string> id = probe_.begin(now_us);
     if (!id) return;  // one of ours is outstanding and recent
     FIX::Message msg = build_test_request(*id);
@@ -205,6 +217,7 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
     }
     probe_.reset();
     logged_on_ = true;
+    control_.on_logon();
     spdlog::info("broker {}: logged on", cfg_.name);
     if (listener_) listener_->on_session_state(cfg_.name, true, "logon");
   }
@@ -247,7 +260,10 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
                                               FIX::IncorrectTagValue, FIX::RejectLogon) override {
     CallbackScope busy(*this);
     const std::string& type = msg.getHeader().getField(FIX::FIELD::MsgType);
-    if (type == FIX::MsgType_Reject) {
+    if (type == FIX::MsgType_Logout && msg.isSetField(FIX::FIELD::Text)) {
+      const std::string& text = msg.getField(FIX::FIELD::Text);
+      if (auto refusal = parse_refusal_logout(text)) on_refusal(*refusal, text);
+    } else if (type == FIX::MsgType_Reject) {
       deliver_reject(parse_session_reject(msg, cfg_.name, sent_ref(msg)), msg, "session Reject");
     } else if (type == FIX::MsgType_Heartbeat && msg.isSetField(FIX::FIELD::TestReqID)) {
       // Everything the broker sent before this Heartbeat has been through fromApp (and the
@@ -279,8 +295,85 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
   }
 
  private:
+  // ---- Session control (session_control.h) ----------------------------------------------
+
+  // Main thread (start) or the control thread. Returns false when the initiator cannot start.
+  bool start_initiator() {
+    try {
+      auto made =
+          std::make_unique<FIX::SocketInitiator>(*this, store_factory_, settings_, log_factory_);
+      {
+        std::unique_lock lock(session_mu_);
+        initiator_ = std::move(made);
+      }
+      initiator_->start();
+    } catch (const std::exception& e) {
+      // The session store could not be loaded (or the settings were refused): nothing can be
+      // sent to this broker, and guessing sequence numbers is not an option.
+      spdlog::critical("broker {}: cannot start the FIX initiator: {}", cfg_.name, e.what());
+      return false;
+    }
+    spdlog::info("broker {}: FIX initiator started towards {}:{} as {}", cfg_.name, cfg_.host,
+                 cfg_.port, session_id_.toString());
+    return true;
+  }
+
+  // Main thread (stop) or the control thread: logs out (QuickFIX waits at most 10 s for the
+  // broker's answer), joins the session thread, then destroys the session exclusively.
+  void stop_initiator() {
+    if (!initiator_) return;
+    initiator_->stop();
+    {
+      std::unique_lock lock(session_mu_);
+      initiator_.reset();
+    }
+    if (logged_on_.exchange(false) && listener_) {
+      listener_->on_session_state(cfg_.name, false, "initiator stopped");
+    }
+    spdlog::info("broker {}: FIX initiator stopped", cfg_.name);
+  }
+
+  std::optional<SessionSequence> live_sequence() {
+    std::shared_lock lock(session_mu_);
+    FIX::Session* session = FIX::Session::lookupSession(session_id_);
+    if (!session) return std::nullopt;
+    try {
+      return SessionSequence{session->getExpectedSenderNum(), session->getExpectedTargetNum()};
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+
+  // Every QuickFIX session event (SpdlogLogFactory); only refusals matter here.
+  void on_fix_event(const std::string& text) {
+    if (auto refusal = parse_refusal_event(text)) on_refusal(*refusal, text);
+  }
+
+  // Session thread: we refused the broker's MsgSeqNum, or its Logout refused ours.
+  void on_refusal(const ParsedRefusal& parsed, const std::string& text) {
+    SequenceRefusal r;
+    r.ours_too_low = parsed.side == RefusalSide::kOursTooLow;
+    r.expected = parsed.expected;
+    r.received = parsed.received;
+    r.at_us = wall_now_us();
+    r.text = mask_secrets(text);
+    FIX::Session* session = FIX::Session::lookupSession(session_id_);
+    if (r.ours_too_low && r.received == 0 && session) {
+      r.received = session->getExpectedSenderNum() - 1;  // our last MsgSeqNum, at the latest
+    }
+    spdlog::error(
+        "broker {}: logon refused for sequence numbers: {} MsgSeqNum too low, expected {}, "
+        "received {} ({}); see docs/RECOVERY.md, \"The broker reset its sequence numbers\"",
+        cfg_.name, r.ours_too_low ? "our" : "the broker's", r.expected, r.received, r.text);
+    // No reconnect until the backoff has passed: this runs on the session's own thread.
+    if (session) session->logout("sequence numbers refused");
+    if (listener_) listener_->on_sequence_refused(cfg_.name, r);
+    control_.on_refused(r);
+  }
+
   SendResult send(FIX::Message& msg, const std::string& what) {
     if (!logged_on_) return tl::unexpected(SendError{SendErrc::kSessionDown, "not logged on"});
+    std::shared_lock session_lock(session_mu_);
     try {
       // false: the session was not logged on after all (the message is stored under a
       // sequence number and will be gap-filled, never replayed) or the store failed.
@@ -360,7 +453,9 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
   InboundProbe probe_;
   std::mutex sent_mu_;
   std::map<int, SentRef> sent_by_seq_;
+  // Replaced only by the control thread (and main before start/after stop), under session_mu_.
 };
+  mutable std::shared_mutex session_mu_;
 
 }  // namespace
 
@@ -399,5 +494,6 @@ tl::expected<std::unique_ptr<BrokerAdapter>, std::string> make_fix_adapter(
     return tl::unexpected(who + "invalid FIX session settings: " + e.what());
   }
 }
+  SessionControl control_;  // last: its thread uses the members above
 
 }  // namespace brokergw::adapters::fix

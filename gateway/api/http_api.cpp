@@ -85,6 +85,7 @@ void HttpApi::Impl::routes() {
   event_routes();
   health_route();
   metrics_route();
+  admin_routes();
 
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
@@ -107,8 +108,9 @@ void HttpApi::Impl::routes() {
 }
 
 HttpApi::HttpApi(service::OrderService& service, const config::Config& config, std::string token,
-                 EventStatusFn event_status)
-    : impl_(std::make_unique<Impl>(service, config, std::move(token), std::move(event_status))) {}
+                 EventStatusFn event_status, std::string admin_token)
+    : impl_(std::make_unique<Impl>(service, config, std::move(token), std::move(event_status),
+                                   std::move(admin_token))) {}
 
 HttpApi::~HttpApi() { stop(); }
 

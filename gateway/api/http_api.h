@@ -29,8 +29,9 @@ class HttpApi {
   };
   using EventStatusFn = std::function<EventStatus()>;
 
+  // admin_token: the bearer of /admin/v1 (admin_routes.cpp); empty disables those routes (403).
   HttpApi(service::OrderService& service, const config::Config& config, std::string token,
-          EventStatusFn event_status = {});
+          EventStatusFn event_status = {}, std::string admin_token = {});
   ~HttpApi();
 
   // Binds and starts serving; an error names the address and the reason.

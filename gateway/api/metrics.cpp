@@ -8,6 +8,7 @@
 // is "ok" only when every broker is logged on with nothing needing attention, Kafka is healthy
 // and the outbox is within events.max_outbox; the outbox depth is 0 while Kafka is off.
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -45,6 +46,8 @@ void HttpApi::Impl::health_route() {
     json body;
     bool all_up = true;
     body["brokers"] = json::object();
+    std::map<std::string, adapters::SessionControlStatus> sessions;
+    for (auto& s : service.sessions().all()) sessions.emplace(s.broker, std::move(s.status));
     for (const auto& b : service.broker_status()) {
       const core::TimestampUs now = service::system_now_us();
       json attention = json::array();
@@ -65,6 +68,9 @@ void HttpApi::Impl::health_route() {
           {"attention_orders", attention},
           {"status_query_refused", b.status_query_refused},
           {"resolution_in_flight", b.resolution_in_flight}};
+      if (auto s = sessions.find(b.name); s != sessions.end()) {
+        body["brokers"][b.name]["session"] = session_json(s->second);
+      }
       all_up = all_up && b.logged_on && b.attention_total == 0 && b.parked == 0;
     }
     Outbox ob = outbox();
@@ -195,6 +201,7 @@ void HttpApi::Impl::metrics_route() {
       out += "brokergw_broker_queue_depth{broker=\"" + b.name + "\"} " + std::to_string(b.queued) +
              "\n";
     }
+    session_metrics(out);
     res.set_content(out, "text/plain; version=0.0.4");
   });
 }

@@ -56,7 +56,8 @@ struct Config {
   std::uint16_t api_listen_port = 8080;
   std::uint32_t api_threads = 32;
   std::uint32_t api_max_body_bytes = 65536;
-  std::string api_token_file;  // optional; when set, clients send "Authorization: Bearer <t>"
+  std::string api_token_file;        // optional; when set, clients send "Authorization: Bearer <t>"
+  std::string api_admin_token_file;  // optional; without it the admin endpoints answer 403
   std::uint64_t store_map_size_mb = 1024;
   std::uint32_t store_max_batch = 512;
   std::uint32_t events_retention_hours = 168;

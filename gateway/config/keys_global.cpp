@@ -87,6 +87,14 @@ const std::vector<Section<Config>>& global_sections() {
                 .doc = "File holding the bearer token clients must send. Must exist and be "
                        "non-empty when set. When unset, clients are not authenticated.",
                 .apply = [](Config& c, const Value& v) { c.api_token_file = v.text; }},
+               {.name = "admin_token_file",
+                .type = KeyType::kPath,
+                .presence = Presence::kOptional,
+                .path_check = PathCheck::kNonEmptyFile,
+                .doc = "File holding the bearer token of the admin endpoints (/admin/v1: FIX "
+                       "sequence numbers), separate from token_file. Must exist and be "
+                       "non-empty when set. When unset, every admin endpoint answers 403.",
+                .apply = [](Config& c, const Value& v) { c.api_admin_token_file = v.text; }},
            }},
       {.name = "store",
        .doc = "The LMDB store of orders, executions, the event outbox and FIX sessions.",

@@ -128,7 +128,10 @@ void OutboxPublisher::run() {
       for (const auto& ev : batch) {
         OutboundEvent out;
         out.seq = ev.seq;
-        out.key = ev.account.empty() ? ev.client_order_id : ev.account;
+        // Session events have neither account nor order: their key is the broker.
+        out.key = !ev.account.empty()           ? ev.account
+                  : !ev.client_order_id.empty() ? ev.client_order_id
+                                                : ev.broker;
         out.value = event_payload(ev, options_.instance_id);
         out.headers = {{"event_id", event_id(options_.instance_id, ev.seq)},
                        {"event_type", ev.type},

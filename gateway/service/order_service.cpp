@@ -51,6 +51,7 @@ OrderService::OrderService(store::Store& store, std::vector<BrokerLaneConfig> br
   }
   scheduler_ = std::make_unique<Scheduler>(*shared_);
   reports_ = std::make_unique<ReportIntake>(*shared_);
+  sessions_ = std::make_unique<SessionAdmin>(*shared_);
   shared_->wake_scheduler = [this] { scheduler_->wake(); };
 }
 
@@ -90,12 +91,18 @@ void OrderService::on_session_state(std::string_view broker, bool logged_on,
   spdlog::info("broker {}: session {} ({})", broker, logged_on ? "up" : "down", detail);
   Lane* lane = shared_->lane_for(broker);
   if (!lane) return;
+  if (logged_on) sessions_->on_logon(broker);
   // Fills the broker sent while we were away arrive by the session's own resend; asking for
   // every open order also recovers what no resend can (a gap fill, a lost session store). The
   // walk runs on the lane's thread, never on the adapter's.
   if (logged_on) lane->request_walk(false, lane->rules().policy.query_on_reconnect);
   lane->wake();
 }
+void OrderService::on_sequence_refused(std::string_view broker,
+                                       const adapters::SequenceRefusal& refusal) {
+  sessions_->on_refused(broker, refusal);
+}
+
 
 store::Result<store::VersionedOrder> OrderService::get(const std::string& client_order_id) {
   std::optional<store::VersionedOrder> found;

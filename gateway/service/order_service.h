@@ -6,6 +6,7 @@
 //   scheduler.h        its own thread: deadlines, silence -> unknown, resolution, alerts
 //   recovery.h         start(): what a restart does with every open order
 //   carry_out.h        the one "apply -> compare-and-set -> schedule -> journal" step
+//   session_admin.h    FIX sequence refusals and operator sequence changes (admin API)
 // The decisions themselves are pure and live in gateway/core/resolution.h.
 //
 // Threads: the public functions are safe from any thread; on_report/on_session_state run on
@@ -30,6 +31,7 @@
 #include "gateway/core/backoff.h"
 #include "gateway/core/order_machine.h"
 #include "gateway/events/notifier.h"
+#include "gateway/service/session_admin.h"
 #include "gateway/service/types.h"
 #include "store/store.h"
 
@@ -72,10 +74,15 @@ class OrderService final : public adapters::AdapterListener {
   store::Result<std::uint64_t> last_event_seq();
   events::EventNotifier& notifier() { return notifier_; }
   const ServiceMetrics& metrics() const;
+  // Sequence numbers per broker: show, set, reset (API threads); refusals (adapter threads).
+  SessionAdmin& sessions() { return *sessions_; }
+  const SessionAdmin& sessions() const { return *sessions_; }
 
   // adapters::AdapterListener
   void on_report(adapters::BrokerReport report) override;
   void on_session_state(std::string_view broker, bool logged_on, std::string_view detail) override;
+  void on_sequence_refused(std::string_view broker,
+                           const adapters::SequenceRefusal& refusal) override;
 
  private:
   events::EventNotifier& notifier_;
@@ -84,5 +91,6 @@ class OrderService final : public adapters::AdapterListener {
   std::unique_ptr<ReportIntake> reports_;
   bool started_ = false;
 };
+  std::unique_ptr<SessionAdmin> sessions_;
 
 }  // namespace brokergw::service
