@@ -42,6 +42,7 @@ constexpr std::array kTopLevelKeys{
     "exec_ids",
     "status_exec_id",
     "resend",
+    "reset_seq_on_start",
     "control_file",
     "rules",
 };
@@ -405,6 +406,7 @@ SimConfig parse_table(const toml::table& root, const std::filesystem::path& base
   c.exec_ids = r.choice("exec_ids", kExecIdNames).value_or(c.exec_ids);
   c.status_exec_id = r.choice("status_exec_id", kStatusExecIdNames).value_or(c.status_exec_id);
   c.resend = r.choice("resend", kResendNames).value_or(c.resend);
+  c.reset_seq_on_start = r.boolean("reset_seq_on_start").value_or(false);
   if (r.has("control_file")) c.control_file = resolve(base_dir, *r.string("control_file"));
 
   if (const toml::node* rules = root.get("rules")) {

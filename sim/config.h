@@ -54,6 +54,7 @@ struct SimConfig {
   ExecIdStyle exec_ids = ExecIdStyle::kUnique;
   StatusExecId status_exec_id = StatusExecId::kFresh;
   ResendPolicy resend = ResendPolicy::kReplay;
+  bool reset_seq_on_start = false;     // start at MsgSeqNum 1 both ways, dropping the FIX store
   std::filesystem::path control_file;  // empty: no control channel
   std::vector<Rule> rules;
 };

@@ -62,6 +62,11 @@ tl::expected<ControlLine, std::string> parse_control_line(std::string_view line)
     out.command = ControlCommand::kDisconnect;
     return out;
   }
+  if (verb == "reset_seq") {
+    if (args != 0) return usage("reset_seq");
+    out.command = ControlCommand::kResetSeq;
+    return out;
+  }
   out.command = ControlCommand::kBook;
   BookCommandIn& book = out.book;
   if (verb == "bust") {
@@ -110,7 +115,7 @@ tl::expected<ControlLine, std::string> parse_control_line(std::string_view line)
     }
   } else {
     return tl::make_unexpected("unknown control command \"" + std::string(text) +
-                               "\" (known: disconnect, bust, correct, restate, stray)");
+                               "\" (known: disconnect, reset_seq, bust, correct, restate, stray)");
   }
   book.cl_ord_id = std::string(words[1]);
   return out;

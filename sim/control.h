@@ -1,9 +1,10 @@
 // The simulator's control channel for tests: a file (config key control_file) to which a test
 // appends one-line commands; brokersim polls it and runs each new complete line once.
 // Commands (docs/SIMULATOR.md, "Control file"): `disconnect` (drop the FIX connection now,
-// without a Logout); the book commands `bust`, `correct`, `restate` and `stray`, which the
-// engine thread carries out (sim/book_corrections.cpp). Blank lines and lines starting with '#'
-// are ignored; an unknown or malformed command is logged and ignored.
+// without a Logout); `reset_seq` (sequence numbers back to 1); the book commands `bust`, `correct`,
+// `restate` and `stray`, which the engine thread carries out (sim/book_corrections.cpp). Blank
+// lines and lines starting with '#' are ignored; an unknown or malformed command is logged and
+// ignored.
 //
 // Threads: parse_control_line and ControlLineBuffer are pure. ControlFileWatcher runs its own
 // polling thread (start/stop from main) and calls the handler on that thread.
@@ -33,6 +34,7 @@ namespace brokergw::sim {
 enum class ControlCommand {
   kNone,        // blank line or comment
   kDisconnect,  // drop the FIX connection now
+  kResetSeq,    // disconnect, then reset both sequence numbers to 1
   kBook,        // a book command for the engine thread: ControlLine::book
 };
 

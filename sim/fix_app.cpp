@@ -217,6 +217,37 @@ void FixSender::disconnect_now(const std::string& reason) {
   }
 }
 
+void FixSender::reset_seq_nums(const std::string& reason) {
+  status_.request_seq_reset();
+  spdlog::info("fault: reset_seq ({}): sequence numbers go back to 1 at the gateway's next Logon",
+               reason);
+  if (status_.logged_on()) disconnect_now(reason);
+}
+
+bool reset_session_store(const FIX::SessionID& session_id, const std::string& reason) {
+  FIX::Session* session = FIX::Session::lookupSession(session_id);
+  if (session == nullptr) {
+    spdlog::error("fault: reset_seq ({}): session {} not found", reason, session_id.toString());
+    return false;
+  }
+  try {
+    const int sender = session->getExpectedSenderNum();
+    const int target = session->getExpectedTargetNum();
+    // getStore() is the session's SessionState (a locking MessageStore), handed out const;
+    // its reset() is the one Session::nextLogon runs for ResetSeqNumFlag=Y. Session::reset()
+    // would also write a Logout and close the socket from this thread.
+    const_cast<FIX::MessageStore*>(session->getStore())->reset();
+    spdlog::info(
+        "fault: reset_seq ({}): next outbound MsgSeqNum {} -> {}, next expected inbound "
+        "{} -> {}; stored messages dropped",
+        reason, sender, session->getExpectedSenderNum(), target, session->getExpectedTargetNum());
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("fault: reset_seq ({}): {}", reason, e.what());
+    return false;
+  }
+}
+
 // ---- SimApplication (QuickFIX acceptor thread) ----
 
 void SimApplication::onCreate(const FIX::SessionID& session) {
@@ -268,6 +299,10 @@ void SimApplication::fromAdmin(const FIX::Message& message, const FIX::SessionID
                  user_ok ? "password" : "username");
     throw FIX::RejectLogon("invalid credentials");
   }
+  // QuickFIX has checked the Logon's MsgSeqNum against the old numbers (not too low) and
+  // answers it after this callback, with the new ones: its Logon has MsgSeqNum 1, and a
+  // gateway Logon above 1 is "too high" (a ResendRequest from 1 follows).
+  if (status_.take_seq_reset()) reset_session_store(session, "reset_seq, at Logon");
 }
 
 void SimApplication::fromApp(const FIX::Message& message,

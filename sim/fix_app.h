@@ -1,13 +1,14 @@
 // The simulator's QuickFIX side: the acceptor Application that journals and parses incoming
-// application messages, the sender that turns engine answers into FIX 4.4 messages and carries
-// out the session faults (disconnect, skipped sequence numbers, duplicated reports), and a
-// QuickFIX log that writes every message (in and out, admin and app) through spdlog with
-// secrets masked. This is the only part of the simulator that sees QuickFIX types.
+// application messages (and refuses QuickFIX's resends with resend = "gap_fill"), the sender
+// that sends engine answers (built by sim/fix_messages.h) and carries out the session faults
+// (disconnect, skipped sequence numbers, duplicated reports, sequence reset), and a QuickFIX
+// log that writes every message (in and out, admin and app) through spdlog with secrets
+// masked. With sim/fix_messages.* and main, the only part of the simulator that sees QuickFIX.
 //
 // Threads: SimApplication's callbacks and SpdlogLog run on the QuickFIX acceptor thread (and
 // toApp also on the engine thread, inside sendToTarget); FixSender::deliver runs on the engine
-// thread (Session::sendToTarget is thread-safe); FixSender::disconnect_now may run on any
-// thread (the engine thread, the control file thread).
+// thread (Session::sendToTarget is thread-safe); FixSender::disconnect_now and reset_seq_nums
+// may run on any thread (the engine thread, the control file thread, main).
 //
 // Invariants: a received application message is journaled (and flushed) before it is handed
 // to the engine; admin messages are never journaled; credentials never reach a log or the
@@ -17,6 +18,7 @@
 // SocketMonitor is not thread-safe).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -42,8 +44,13 @@ class SessionStatus {
   bool logged_on();
   // Waits until the session is not logged on; false on timeout.
   bool wait_logged_out(std::chrono::milliseconds timeout);
+  // reset_seq: asks for the sequence numbers to be reset at the gateway's next Logon; the
+  // acceptor thread takes the request (true once per request).
+  void request_seq_reset() { seq_reset_pending_ = true; }
+  bool take_seq_reset() { return seq_reset_pending_.exchange(false); }
 
  private:
+  std::atomic<bool> seq_reset_pending_{false};
   std::mutex mutex_;
   std::condition_variable changed_;
   bool logged_on_ = false;  // guarded by mutex_
@@ -62,6 +69,11 @@ class FixSender final : public OutgoingSink {
   // socket. Any thread.
   void disconnect_now(const std::string& reason);
 
+  // reset_seq: drops the connection (disconnect_now) and has the sequence numbers reset to 1
+  // at the gateway's next Logon (reset_session_store, on the acceptor thread, before QuickFIX
+  // answers it), as a counterparty that restarted at 1 without telling anyone. Any thread.
+  void reset_seq_nums(const std::string& reason);
+
  private:
   void send_report(const ExecReportOut& report);
   void skip_seq_nums(std::int64_t count);
@@ -75,6 +87,12 @@ class FixSender final : public OutgoingSink {
   std::optional<FIX::Message> last_report_;
   std::string last_exec_id_;
 };
+
+// Resets the session's MessageStore: next outbound and expected inbound MsgSeqNum 1, stored
+// messages dropped; exactly what QuickFIX does for a Logon with ResetSeqNumFlag=Y, without a
+// Logout or a disconnect. Call before the acceptor starts, or on the acceptor thread. False
+// (logged) when the session does not exist or the store fails.
+bool reset_session_store(const FIX::SessionID& session, const std::string& reason);
 
 class SimApplication final : public FIX::Application {
  public:

@@ -221,6 +221,9 @@ int main(int argc, char** argv) {
             case brokergw::sim::ControlCommand::kDisconnect:
               sender.disconnect_now("control file");
               break;
+            case brokergw::sim::ControlCommand::kResetSeq:
+              sender.reset_seq_nums("control file");
+              break;
             case brokergw::sim::ControlCommand::kBook:
               // The engine thread owns the book; the command queues like a FIX request.
               if (!runner.submit(line.book)) {
@@ -246,6 +249,12 @@ int main(int argc, char** argv) {
     store_factory = std::make_unique<FIX::FileStoreFactory>(settings);
     acceptor =
         std::make_unique<FIX::SocketAcceptor>(application, *store_factory, settings, log_factory);
+    // The acceptor has created the session (and opened its store): a reset now means the
+    // first Logon goes out with MsgSeqNum 1 and the gateway's is expected with 1.
+    if (config.reset_seq_on_start &&
+        !brokergw::sim::reset_session_store(session, "reset_seq_on_start")) {
+      return fail(kExitRuntime, "reset_seq_on_start: cannot reset the FIX session's store");
+    }
     runner.start();
     acceptor->start();
   } catch (const FIX::ConfigError& e) {

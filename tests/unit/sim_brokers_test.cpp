@@ -537,5 +537,23 @@ TEST(SimFieldOrder, ConfigKeyAndItsReports) {
   EXPECT_EQ(r.back()->field_order, FieldOrder::kTag);
 }
 
+// ---- sequence reset ----
+
+TEST(SimSeqReset, ConfigKeyAndControlCommand) {
+  auto c = parse(kMinimal);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_FALSE(c->reset_seq_on_start);
+  c = parse(kMinimal + "reset_seq_on_start = true\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_TRUE(c->reset_seq_on_start);
+  expect_error(kMinimal + "reset_seq_on_start = \"yes\"\n",
+               "reset_seq_on_start: must be true or false");
+
+  const auto line = parse_control_line(" reset_seq ");
+  ASSERT_TRUE(line) << line.error();
+  EXPECT_EQ(line->command, ControlCommand::kResetSeq);
+  expect_control_error("reset_seq 1", "usage: reset_seq");
+}
+
 }  // namespace
 }  // namespace brokergw::sim
