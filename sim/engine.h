@@ -171,7 +171,7 @@ struct ExecReportOut {
   std::string mass_status_req_id;              // MassStatusReqID(584), empty = absent
   std::optional<int> tot_num_reports;          // TotNumReports(911)
   std::optional<bool> last_rpt_requested;      // LastRptRequested(912)
-  std::vector<ExtraTag> extra_tags;            // the rule's extra_tags, after the fields above
+  std::vector<ExtraTag> extra_tags;            // the rule's extra_tags (placed by field_order)
   FieldOrder field_order = FieldOrder::kTag;   // the rule's field_order
   ReportCopy copy = ReportCopy::kOriginal;
 };
