@@ -99,12 +99,14 @@ void print_show(const json& b) {
     const bool ours = r.value("side", "") == "ours_too_low";
     std::cout << "  REFUSED at " << r.value("at", "") << ": "
               << (ours ? "the broker says our MsgSeqNum is too low"
-                       : "the broker's MsgSeqNum is below ours")
+                       : "the broker's MsgSeqNum is below the one we expect")
               << ": expected " << r.value("expected", 0) << ", received " << r.value("received", 0)
               << "\n    \"" << r.value("text", "") << "\"\n"
               << "  refused logons in a row: " << b.value("consecutive_refusals", 0)
               << ", reconnect backoff " << b.value("reconnect_backoff_s", 0) << " s";
-    if (b.contains("next_logon_at")) std::cout << ", next logon at " << b["next_logon_at"];
+    if (b.contains("next_logon_at")) {
+      std::cout << ", next logon at " << b.value("next_logon_at", "");
+    }
     std::cout << "\n";
   }
 }
@@ -122,6 +124,7 @@ CLI::App* add_session_commands(CLI::App& app, SessionCommand& out) {
                       "the gateway's configuration (for its address and admin token)");
   auto broker = [&out](CLI::App* cmd) {
     cmd->add_option("broker", out.broker, "broker name ([brokers.<name>])")->required();
+    cmd->fallthrough();  // --url, --admin-token-file and -c may follow the subcommand
   };
   CLI::App* show = session->add_subcommand("show", "the broker's sequence numbers and refusals");
   broker(show);

@@ -14,8 +14,10 @@ void SessionAdmin::on_refused(std::string_view broker, const adapters::SequenceR
   {
     std::lock_guard lock(mu_);
     auto it = journaled_.find(broker);
-    const std::pair<int, int> numbers{refusal.expected, refusal.received};
-    if (it != journaled_.end() && it->second == numbers) return;  // the same wedge again
+    // The broker's number moves with every attempt (each Logon it answers counts); what we
+    // expect (or it expects) stays: that is the same wedge again.
+    const std::pair<int, int> numbers{refusal.ours_too_low ? 1 : 0, refusal.expected};
+    if (it != journaled_.end() && it->second == numbers) return;
     journaled_.insert_or_assign(std::string(broker), numbers);
   }
   // Queued, not waited: this runs on the session thread, under QuickFIX's session lock.

@@ -8,8 +8,9 @@
 // show/all/change on API threads (change blocks for the adapter's logout and one synced
 // commit). State: one mutex over the last journaled refusal per broker.
 //
-// Invariants: a refusal is journaled when it is the first of a series or names other numbers
-// than the last journaled one (a wedged session journals one event, not one per reconnect);
+// Invariants: a refusal is journaled when it is the first of a series or expects another
+// number than the last journaled one (a wedged session journals one event, not one per
+// reconnect; every refusal is logged and counted);
 // change() validates the request before touching the session and changes nothing on error.
 #pragma once
 
@@ -68,7 +69,7 @@ class SessionAdmin {
   Shared& shared_;
   std::atomic<std::uint64_t> refusals_total_{0};
   mutable std::mutex mu_;
-  // broker -> (expected, received) of the last journaled refusal; erased by a logon or change.
+  // broker -> (side, expected) of the last journaled refusal; erased by a logon or a change.
   std::map<std::string, std::pair<int, int>, std::less<>> journaled_;
   friend class OrderService;
   void on_logon(std::string_view broker);

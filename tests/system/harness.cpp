@@ -182,7 +182,8 @@ void Stack::start_gateway() {
   std::ostringstream toml;
   toml << "[gateway]\ninstance_id = \"gw-test\"\nstate_dir = \"" << dir_.file("gw-state")
        << "\"\nlog_level = \"" << gw_opts_.log_level << "\"\n\n"
-       << "[api]\nlisten_address = \"127.0.0.1\"\nlisten_port = " << api_port_ << "\n\n";
+       << "[api]\nlisten_address = \"127.0.0.1\"\nlisten_port = " << api_port_ << "\n"
+       << gw_opts_.api_toml << "\n\n";
   for (std::size_t i = 0; i < sims_.size(); ++i) {
     toml << "[brokers." << broker_name(i)
          << "]\ntype = \"fix\"\nhost = \"127.0.0.1\"\nport = " << sims_[i].fix_port

@@ -80,6 +80,7 @@ struct SimOptions {
 struct GatewayOptions {
   std::size_t queue_capacity = 10000;
   std::string extra_gateway_toml;  // appended to the config file
+  std::string api_toml;            // appended to the [api] table
   std::string broker_toml;         // appended to every [brokers.<name>] table
   std::string log_level = "info";  // [gateway] log_level; "debug" also logs every FIX message
 };

@@ -28,6 +28,8 @@ if(TARGET brokergw AND TARGET brokersim)
   brokergw_system_test(system_bounds system ${PROJECT_SOURCE_DIR}/tests/system/bounds_test.cpp)
   # A broker's dialect: ExecutionReports with tags our dictionary does not define for them.
   brokergw_system_test(system_dialect system ${PROJECT_SOURCE_DIR}/tests/system/dialect_test.cpp)
+  # A broker that reset its sequence numbers: alert, reconnect backoff, operator reset.
+  brokergw_system_test(system_session system ${PROJECT_SOURCE_DIR}/tests/system/session_test.cpp)
   # The event pipeline; Kafka is librdkafka's mock cluster hosted by the test process.
   if(TARGET brokergw_kafka_mock)
     brokergw_system_test(system_events system
