@@ -17,8 +17,8 @@
 
 #include "gateway/core/order.h"
 #include "gateway/core/resolution.h"
-
 #include "store/store.h"
+
 namespace brokergw::adapters {
 
 enum class SendErrc {
@@ -90,26 +90,6 @@ inline core::ReportKind report_kind(const BrokerReport& report) {
   return std::visit(detail::KindOf{}, report.event);
 }
 
-class AdapterListener {
- public:
-  virtual ~AdapterListener() = default;
-  virtual void on_report(BrokerReport report) = 0;
-  virtual void on_session_state(std::string_view broker, bool logged_on,
-                                std::string_view detail) = 0;
-};
-
-class BrokerAdapter {
- public:
-  virtual ~BrokerAdapter() = default;
-  virtual const std::string& broker() const = 0;
-  virtual void start(AdapterListener& listener) = 0;
-  virtual void stop() = 0;
-  virtual bool logged_on() const = 0;
-  // poss_resend: an idempotent resend of the same ClOrdID (FIX PossResend=Y).
-  virtual SendResult send_new_order(const core::Order& order, bool poss_resend) = 0;
-  // Asks the broker for the order's status by our ClOrdID (FIX OrderStatusRequest 35=H).
-  virtual SendResult send_status_request(const core::Order& order) = 0;
-  virtual SendResult send_cancel(const core::Order& order, std::string_view cancel_id) = 0;
 // ---- Session control: sequence numbers under operator control -----------------------------
 // A transport without sequence numbers answers session_control() with supported = false and
 // refuses change_sequence().
@@ -159,6 +139,29 @@ struct SequenceChange {
 // lost while the change survives). Runs on the store's committer thread.
 using SequenceAudit = std::function<store::Status(store::WriteTxn&, const SequenceChange&)>;
 
+class AdapterListener {
+ public:
+  virtual ~AdapterListener() = default;
+  virtual void on_report(BrokerReport report) = 0;
+  virtual void on_session_state(std::string_view broker, bool logged_on,
+                                std::string_view detail) = 0;
+  // The session was refused because of sequence numbers (session control, below). Runs on the
+  // adapter's I/O thread and must not block on the disk; the default ignores it.
+  virtual void on_sequence_refused(std::string_view broker, const SequenceRefusal& refusal);
+};
+
+class BrokerAdapter {
+ public:
+  virtual ~BrokerAdapter() = default;
+  virtual const std::string& broker() const = 0;
+  virtual void start(AdapterListener& listener) = 0;
+  virtual void stop() = 0;
+  virtual bool logged_on() const = 0;
+  // poss_resend: an idempotent resend of the same ClOrdID (FIX PossResend=Y).
+  virtual SendResult send_new_order(const core::Order& order, bool poss_resend) = 0;
+  // Asks the broker for the order's status by our ClOrdID (FIX OrderStatusRequest 35=H).
+  virtual SendResult send_status_request(const core::Order& order) = 0;
+  virtual SendResult send_cancel(const core::Order& order, std::string_view cancel_id) = 0;
 
   // "No false silence": the time (our clock, microseconds since the epoch) up to which the
   // adapter has proven that every message the broker sent before it has been read and handed
@@ -170,14 +173,6 @@ using SequenceAudit = std::function<store::Status(store::WriteTxn&, const Sequen
   // Asks for such a proof now (FIX: sends a TestRequest unless one is outstanding). Cheap and
   // idempotent; a no-op while the session is down. Any thread.
   virtual void probe_inbound(core::TimestampUs now_us) = 0;
-};
-inline void AdapterListener::on_sequence_refused(std::string_view, const SequenceRefusal&) {}
-
-
-  // The session was refused because of sequence numbers (session control, below). Runs on the
-  // adapter's I/O thread and must not block on the disk; the default ignores it.
-  virtual void on_sequence_refused(std::string_view broker, const SequenceRefusal& refusal);
-}  // namespace brokergw::adapters
 
   // Session control (above). Any thread. change_sequence logs the session out, stores the new
   // numbers durably (with `audit` in the same transaction), logs on again and returns what it
@@ -188,3 +183,8 @@ inline void AdapterListener::on_sequence_refused(std::string_view, const Sequenc
                                                                     const SequenceAudit&) {
     return tl::unexpected(std::string("this transport has no sequence numbers"));
   }
+};
+
+inline void AdapterListener::on_sequence_refused(std::string_view, const SequenceRefusal&) {}
+
+}  // namespace brokergw::adapters

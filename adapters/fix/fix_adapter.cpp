@@ -14,13 +14,10 @@
 // Session store: LmdbMessageStoreFactory, in the gateway's store (lmdb_message_store.h says
 // which writes wait for the disk and why). Secrets are stripped there before anything is stored.
 //
-// Session control (session_control.h): a logon refused for sequence numbers (QuickFIX's event
-// "MsgSeqNum too low, ...", or the broker's Logout saying ours is too low) is reported to the
-// listener and disables the session on its own thread (Session::logout, so the initiator does
-// not reconnect); the control thread then destroys the initiator and creates a new one after
-// the backoff, or after an operator's change. session_mu_ (shared) is held by every thread
-// other than the session thread while it uses the Session (send, probe, live numbers); the
-// control thread holds it exclusively only to destroy or replace the initiator.
+// Session control (session_control.h): a refusal for sequence numbers (QuickFIX's event, or the
+// broker's Logout) disables the session on its own thread; the control thread recreates the
+// initiator after the backoff or an operator's change. session_mu_ is held shared by every
+// other thread using the Session, exclusively only to destroy or replace the initiator.
 #include "adapters/fix/fix_adapter.h"
 
 #include <atomic>
@@ -351,24 +348,13 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
 
   // Session thread: we refused the broker's MsgSeqNum, or its Logout refused ours.
   void on_refusal(const ParsedRefusal& parsed, const std::string& text) {
-    SequenceRefusal r;
-    r.ours_too_low = parsed.side == RefusalSide::kOursTooLow;
-    r.expected = parsed.expected;
-    r.received = parsed.received;
-    r.at_us = wall_now_us();
-    r.text = mask_secrets(text);
     FIX::Session* session = FIX::Session::lookupSession(session_id_);
-    if (r.ours_too_low && r.received == 0 && session) {
-      r.received = session->getExpectedSenderNum() - 1;  // our last MsgSeqNum, at the latest
-    }
-    spdlog::error(
-        "broker {}: logon refused for sequence numbers: {} MsgSeqNum too low, expected {}, "
-        "received {} ({}); see docs/RECOVERY.md, \"The broker reset its sequence numbers\"",
-        cfg_.name, r.ours_too_low ? "our" : "the broker's", r.expected, r.received, r.text);
-    // No reconnect until the backoff has passed: this runs on the session's own thread.
+    const SequenceRefusal r = make_refusal(parsed, mask_secrets(text), wall_now_us(),
+                                           session ? session->getExpectedSenderNum() - 1 : 0);
+    // No reconnect until the backoff has passed (this is the session's own thread).
     if (session) session->logout("sequence numbers refused");
     if (listener_) listener_->on_sequence_refused(cfg_.name, r);
-    control_.on_refused(r);
+    control_.on_refused(r);  // logs it
   }
 
   SendResult send(FIX::Message& msg, const std::string& what) {
@@ -426,7 +412,9 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
   FIX::SessionSettings settings_;
   LmdbMessageStoreFactory store_factory_;
   SpdlogLogFactory log_factory_;
+  // Replaced only by the control thread (and main before start/after stop), under session_mu_.
   std::unique_ptr<FIX::SocketInitiator> initiator_;
+  mutable std::shared_mutex session_mu_;
   AdapterListener* listener_ = nullptr;
   std::atomic<bool> logged_on_{false};
   // The idle proof: callbacks running now, and when one last began or ended (wall clock).
@@ -453,9 +441,8 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
   InboundProbe probe_;
   std::mutex sent_mu_;
   std::map<int, SentRef> sent_by_seq_;
-  // Replaced only by the control thread (and main before start/after stop), under session_mu_.
+  SessionControl control_;  // last: its thread uses the members above
 };
-  mutable std::shared_mutex session_mu_;
 
 }  // namespace
 
@@ -494,6 +481,5 @@ tl::expected<std::unique_ptr<BrokerAdapter>, std::string> make_fix_adapter(
     return tl::unexpected(who + "invalid FIX session settings: " + e.what());
   }
 }
-  SessionControl control_;  // last: its thread uses the members above
 
 }  // namespace brokergw::adapters::fix

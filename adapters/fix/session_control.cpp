@@ -26,6 +26,18 @@ std::string describe(const SessionSequence& s) {
 
 }  // namespace
 
+SequenceRefusal make_refusal(const ParsedRefusal& parsed, std::string masked_text,
+                             core::TimestampUs now_us, int our_last_seq) {
+  SequenceRefusal r;
+  r.ours_too_low = parsed.side == RefusalSide::kOursTooLow;
+  r.expected = parsed.expected;
+  r.received = parsed.received;
+  if (r.ours_too_low && r.received == 0 && our_last_seq > 0) r.received = our_last_seq;
+  r.at_us = now_us;
+  r.text = std::move(masked_text);
+  return r;
+}
+
 std::chrono::milliseconds refusal_backoff(int consecutive_refusals) {
   if (consecutive_refusals <= 1) return kFirstBackoff;
   const int doublings = std::min(consecutive_refusals - 1, 16);
@@ -63,6 +75,11 @@ void SessionControl::stop() {
 }
 
 void SessionControl::on_refused(const SequenceRefusal& refusal) {
+  spdlog::error(
+      "broker {}: logon refused for sequence numbers: {} MsgSeqNum too low, expected {}, "
+      "received {} ({}); see docs/RECOVERY.md, \"The broker reset its sequence numbers\"",
+      broker_, refusal.ours_too_low ? "our" : "the broker's", refusal.expected, refusal.received,
+      refusal.text);
   {
     std::lock_guard lock(mu_);
     const auto now = std::chrono::steady_clock::now();

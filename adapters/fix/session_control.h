@@ -32,6 +32,7 @@
 #include <thread>
 
 #include "adapters/adapter.h"
+#include "adapters/fix/sequence_refusal.h"
 #include "store/store.h"
 
 namespace brokergw::adapters::fix {
@@ -39,6 +40,11 @@ namespace brokergw::adapters::fix {
 // The wait before the next logon after the n-th refused logon in a row (n >= 1):
 // 1 s, 2 s, 4 s, ... capped at 60 s. Pure.
 std::chrono::milliseconds refusal_backoff(int consecutive_refusals);
+
+// The refusal as reported (adapter.h). our_last_seq: the MsgSeqNum we sent last, used as
+// `received` when the broker's Logout does not say which number it refused.
+SequenceRefusal make_refusal(const ParsedRefusal& parsed, std::string masked_text,
+                             core::TimestampUs now_us, int our_last_seq);
 
 class SessionControl {
  public:
@@ -57,8 +63,8 @@ class SessionControl {
   void start();
   void stop();  // joins the control thread; the initiator is left as it is
 
-  // Session thread. on_refused records the refusal and asks the control thread to stop the
-  // initiator and start it again after the backoff; returns the refusal as recorded.
+  // Session thread. on_refused logs the refusal (error) and asks the control thread to stop
+  // the initiator and start it again after the backoff.
   void on_refused(const SequenceRefusal& refusal);
   void on_logon();
 

@@ -98,11 +98,11 @@ void OrderService::on_session_state(std::string_view broker, bool logged_on,
   if (logged_on) lane->request_walk(false, lane->rules().policy.query_on_reconnect);
   lane->wake();
 }
+
 void OrderService::on_sequence_refused(std::string_view broker,
                                        const adapters::SequenceRefusal& refusal) {
   sessions_->on_refused(broker, refusal);
 }
-
 
 store::Result<store::VersionedOrder> OrderService::get(const std::string& client_order_id) {
   std::optional<store::VersionedOrder> found;

@@ -89,8 +89,8 @@ class OrderService final : public adapters::AdapterListener {
   std::unique_ptr<Shared> shared_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<ReportIntake> reports_;
+  std::unique_ptr<SessionAdmin> sessions_;
   bool started_ = false;
 };
-  std::unique_ptr<SessionAdmin> sessions_;
 
 }  // namespace brokergw::service

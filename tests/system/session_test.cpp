@@ -7,6 +7,8 @@
 //    the simulator saw are counted, with no timing assertion beyond "at least the backoff";
 //  * the operator's `brokergw session show`, `set-seq --dry-run` (changes nothing) and `reset`
 //    against the running gateway; the session logs on, orders flow, the reset is audited.
+// And the other way round: the broker logs us out because our number is too low (its Logout's
+// Text), and the operator sets the number it expects.
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -197,6 +199,63 @@ TEST(Session, shouldAlertBackOffAndLogOnAgainAfterTheOperatorResetsWhenTheBroker
   for (const CliRun* r : {&show, &dry, &bad, &reset}) {
     EXPECT_EQ(r->output.find(kAdminToken), std::string::npos);
   }
+}
+
+TEST(Session, shouldReadTheBrokersLogoutWhenItRefusesOurNumberAndLogOnAfterTheOperatorSetsIt) {
+  TempDir secrets;
+  const std::string token_file = secrets.file("admin.token");
+  write_file(token_file, kAdminToken + "\n");
+  GatewayOptions gw;
+  gw.api_toml = "admin_token_file = \"" + token_file + "\"";
+  Stack stack(kFills, gw);
+  stack.start_sim();
+  stack.start_gateway();
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = "ours-" + std::to_string(i);
+    ASSERT_EQ(stack.post("/v1/orders", Stack::order(id)).status, 201);
+    ASSERT_TRUE(stack.wait_for_state(id, "filled")) << id;
+  }
+  const int sender_before = session_health(stack).value("next_sender", 0);
+  ASSERT_GT(sender_before, 3);
+
+  // An operator's mistake: our next number goes below what the broker expects. The broker (a
+  // QuickFIX acceptor) answers our Logon with a Logout "MsgSeqNum too low, expecting N ...".
+  CliRun wrong = run_cli(stack, token_file, {"set-seq", "sim", "--sender", "1"}, "wrong");
+  ASSERT_EQ(wrong.status, 0) << wrong.output;
+  ASSERT_TRUE(
+      wait_until([&] { return session_health(stack).value("sequence_refused", false); }, 20s))
+      << stack.gateway_log();
+  const nlohmann::json refused = session_health(stack)["refusal"];
+  EXPECT_EQ(refused["side"], "ours_too_low");
+  const int expected = refused["expected"];
+  EXPECT_GE(expected, sender_before);
+  EXPECT_EQ(refused["received"], 1);
+  EXPECT_NE(stack.gateway_log().find("logon refused for sequence numbers: our MsgSeqNum too low, "
+                                     "expected " +
+                                     std::to_string(expected) + ", received 1"),
+            std::string::npos);
+  ASSERT_TRUE(
+      wait_until([&] { return !events_of(stack, "session.sequence_refused").empty(); }, 10s));
+  EXPECT_EQ(events_of(stack, "session.sequence_refused").front()["side"], "ours_too_low");
+
+  // The operator sets the number the broker expects: the session logs on, orders flow.
+  CliRun fix =
+      run_cli(stack, token_file, {"set-seq", "sim", "--sender", std::to_string(expected)}, "fix");
+  ASSERT_EQ(fix.status, 0) << fix.output;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        HttpResult h = stack.get("/v1/health");
+        return h.status == 200 && h.body["brokers"]["sim"]["logged_on"] == true;
+      },
+      20s))
+      << stack.gateway_log();
+  ASSERT_EQ(stack.post("/v1/orders", Stack::order("ours-after")).status, 201);
+  EXPECT_TRUE(stack.wait_for_state("ours-after", "filled")) << stack.gateway_log();
+  const auto audits = events_of(stack, "session.sequence_set");
+  ASSERT_EQ(audits.size(), 2u);
+  EXPECT_EQ(audits[0]["after"]["next_sender"], 1);
+  EXPECT_GT(audits[1]["before"]["next_sender"].get<int>(), 1);  // our refused Logon, Logout
+  EXPECT_EQ(audits[1]["after"]["next_sender"], expected);
 }
 
 }  // namespace
