@@ -173,14 +173,6 @@ void SessionControl::run() {
       lock.unlock();
       auto result = apply(job->request, job->audit);
       lock.lock();
-      if (result) {
-        restart_pending_ = false;
-        initiator_stopped_ = false;
-        consecutive_ = 0;
-        backoff_ms_ = 0;
-        next_attempt_us_ = 0;
-        last_refusal_.reset();
-      }
       job->done.set_value(std::move(result));
       continue;
     }
@@ -245,6 +237,18 @@ tl::expected<SequenceChange, std::string> SessionControl::apply(const SequenceRe
   } else {
     spdlog::error("broker {}: sequence change failed, nothing changed: {}", broker_,
                   changed.error().detail);
+  }
+  {
+    // Before the new session starts: a refusal of it must start a new series, not be erased.
+    std::lock_guard lock(mu_);
+    restart_pending_ = false;
+    initiator_stopped_ = false;
+    next_attempt_us_ = 0;
+    if (changed) {
+      consecutive_ = 0;
+      backoff_ms_ = 0;
+      last_refusal_.reset();
+    }
   }
   hooks_.start_initiator();
   if (!changed) {

@@ -6,7 +6,8 @@
 //  * reconnects back off (1 s, 2 s, 4 s ...): the waits are read from the log, and the attempts
 //    the simulator saw are counted, with no timing assertion beyond "at least the backoff";
 //  * the operator's `brokergw session show`, `set-seq --dry-run` (changes nothing) and `reset`
-//    against the running gateway; the session logs on, orders flow, the reset is audited.
+//    against the running gateway, with the broker reset again meanwhile (as agreed with it:
+//    both sides start at 1); the session logs on, orders flow, the reset is audited.
 // And the other way round: the broker logs us out because our number is too low (its Logout's
 // Text), and the operator sets the number it expects.
 #include <filesystem>
@@ -86,7 +87,16 @@ TEST(Session, shouldAlertBackOffAndLogOnAgainAfterTheOperatorResetsWhenTheBroker
   ASSERT_TRUE(wait_until([&] { return !session_health(stack).value("logged_on", true); }, 10s));
   const int target_before = session_health(stack).value("next_target", 0);  // after its Logout
   ASSERT_GT(target_before, 3);
-  std::filesystem::remove_all(stack.dir().file("sim0-state"));
+  // A fresh state, except for the simulator's run counter: its ExecIDs stay unique across its
+  // restarts, as a real broker's do (this test is about sequence numbers, not ExecID reuse).
+  const std::string sim_state = stack.dir().file("sim0-state");
+  const std::string runs = read_file(sim_state + "/brokersim.runs");
+  const auto fresh_sim_state = [&] {
+    std::filesystem::remove_all(sim_state);
+    std::filesystem::create_directories(sim_state);
+    write_file(sim_state + "/brokersim.runs", runs);
+  };
+  fresh_sim_state();
   const std::size_t sim_log_from = stack.sim_log().size();
   stack.start_sim(0);
 
@@ -168,12 +178,18 @@ TEST(Session, shouldAlertBackOffAndLogOnAgainAfterTheOperatorResetsWhenTheBroker
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.output.find("--sender must be a whole number"), std::string::npos) << bad.output;
 
+  // Every refused logon moves the broker's numbers too (it answers our Logon and counts our
+  // Logout), so the agreed fix is: both sides reset to 1 while the session is down.
+  stack.stop_sim();
   CliRun reset = run_cli(stack, token_file, {"reset", "sim"}, "reset");
   ASSERT_EQ(reset.status, 0) << reset.output << stack.gateway_log();
   EXPECT_NE(reset.output.find("changed"), std::string::npos) << reset.output;
   EXPECT_NE(reset.output.find("next_target " + std::to_string(expected) + " -> 1"),
             std::string::npos)
       << reset.output;
+
+  fresh_sim_state();
+  stack.start_sim(0);
 
   // The session logs on, orders flow again, and the reset is audited.
   ASSERT_TRUE(wait_until(
@@ -184,6 +200,7 @@ TEST(Session, shouldAlertBackOffAndLogOnAgainAfterTheOperatorResetsWhenTheBroker
       20s))
       << stack.gateway_log();
   EXPECT_FALSE(session_health(stack).value("sequence_refused", true));
+  EXPECT_EQ(session_health(stack).value("consecutive_refusals", -1), 0);  // no refusal since
   ASSERT_EQ(stack.post("/v1/orders", Stack::order("after-reset")).status, 201);
   EXPECT_TRUE(stack.wait_for_state("after-reset", "filled")) << stack.gateway_log();
   const auto audits = events_of(stack, "session.sequence_reset");
