@@ -15,6 +15,7 @@
 
 #include <tl/expected.hpp>
 
+#include "gateway/core/exec_content.h"
 #include "gateway/core/order.h"
 #include "gateway/core/resolution.h"
 #include "store/store.h"
@@ -53,7 +54,19 @@ struct BrokerReport {
   // (unhandled: a trade bust, correction or restatement). Journaled either way, never dropped.
   bool informational = false;
   bool unhandled = false;
+  // The broker refused our cancel because it does not know the order (FIX CxlRejReason=1).
+  bool cancel_unknown_order = false;
+  // The message could not be read (summary says why): journaled raw as an anomaly.
+  bool unparseable = false;
   core::OrderEvent event;
+  // What identifies the report for de-duplication (ExecType, LastQty, LastPx, CumQty), and
+  // the CumQty it states (content.cum_qty) for the missing-fills check.
+  core::ExecContent content;
+  std::string exec_ref_id;  // ExecRefID(19) of a bust or correction: the fill it changes
+  std::string raw;          // the message as received, secrets masked, '|' between fields
+  // Set by the gateway, not the adapter: the stored version of a report whose ExecID it has
+  // seen with other content (core::ExecContent::describe).
+  std::string first_seen;
   std::string summary;  // one line for logs (never contains credentials)
 };
 
@@ -72,6 +85,11 @@ struct KindOf {
   }
   core::ReportKind operator()(const core::EvExpired&) const { return core::ReportKind::kExpired; }
   core::ReportKind operator()(const core::EvStatus&) const { return core::ReportKind::kStatus; }
+  core::ReportKind operator()(const core::EvBust&) const { return core::ReportKind::kBust; }
+  core::ReportKind operator()(const core::EvCorrect&) const {
+    return core::ReportKind::kCorrection;
+  }
+  core::ReportKind operator()(const core::EvRestated&) const { return core::ReportKind::kRestated; }
   // Not broker reports (an adapter never produces them): core::apply refuses them.
   template <class E>
   core::ReportKind operator()(const E&) const {
@@ -82,7 +100,9 @@ struct KindOf {
 
 // What the report is, for the resolution rules (core/resolution.h).
 inline core::ReportKind report_kind(const BrokerReport& report) {
+  if (report.unparseable) return core::ReportKind::kUnparseable;
   if (report.status_unsupported) return core::ReportKind::kStatusUnsupported;
+  if (report.cancel_unknown_order) return core::ReportKind::kCancelRejectedUnknownOrder;
   if (report.unhandled) return core::ReportKind::kUnhandled;
   if (report.informational) return core::ReportKind::kInformational;
   if (report.not_at_broker) return core::ReportKind::kStatusUnknown;
@@ -139,10 +159,17 @@ struct SequenceChange {
 // lost while the change survives). Runs on the store's committer thread.
 using SequenceAudit = std::function<store::Status(store::WriteTxn&, const SequenceChange&)>;
 
+// What became of a report, for transports that answer it (FIX DontKnowTrade).
+enum class ReportOutcome {
+  kJournaled,     // stored and journaled (applied, ignored or an anomaly)
+  kDuplicate,     // the same report was stored before
+  kUnknownOrder,  // no order of this broker has its ClOrdID: journaled as order.unknown_report
+};
+
 class AdapterListener {
  public:
   virtual ~AdapterListener() = default;
-  virtual void on_report(BrokerReport report) = 0;
+  virtual ReportOutcome on_report(BrokerReport report) = 0;
   virtual void on_session_state(std::string_view broker, bool logged_on,
                                 std::string_view detail) = 0;
   // The session was refused because of sequence numbers (session control, below). Runs on the

@@ -39,6 +39,34 @@ Result<std::string> broker_key(std::string_view broker, std::string_view id) {
   return key;
 }
 
+Result<std::string> exec_key(std::string_view broker, std::string_view client_order_id,
+                             std::string_view exec_id) {
+  std::string id(client_order_id);
+  id.push_back('\0');
+  id.append(exec_id);
+  return broker_key(broker, id);
+}
+
+bool matches(const OrderFilter& f, const core::Order& o) {
+  if (f.discrepancy) {
+    const bool missing = core::fills_missing(o);
+    switch (*f.discrepancy) {
+      case Discrepancy::kAny:
+        if (!missing && !o.unverified) return false;
+        break;
+      case Discrepancy::kFillsMissing:
+        if (!missing) return false;
+        break;
+      case Discrepancy::kUnverified:
+        if (!o.unverified) return false;
+        break;
+    }
+  }
+  return (!f.account || *f.account == o.request.account) &&
+         (!f.broker || *f.broker == o.request.broker) &&
+         (!f.symbol || *f.symbol == o.request.symbol) && (!f.state || *f.state == o.state);
+}
+
 std::string retry_id_error(std::string_view id, std::size_t max_key) {
   if (id.empty()) return "empty client_order_id";
   if (8 + id.size() > max_key) {

@@ -19,6 +19,11 @@ std::string printable(std::string_view s);
 std::string broker_name_error(std::string_view broker);
 // broker '\0' id; kAborted for a broker name that cannot start one.
 Result<std::string> broker_key(std::string_view broker, std::string_view id);
+// broker '\0' client_order_id '\0' exec_id: an execution report's key (ExecRecord).
+Result<std::string> exec_key(std::string_view broker, std::string_view client_order_id,
+                             std::string_view exec_id);
+// Does the order pass the list filter?
+bool matches(const OrderFilter& filter, const core::Order& order);
 // Empty when a client_order_id fits a retry key (8 bytes of due time, then the id) of at most
 // max_key bytes.
 std::string retry_id_error(std::string_view id, std::size_t max_key);

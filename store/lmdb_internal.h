@@ -127,7 +127,9 @@ class LmdbTxn : public Base {
   Result<std::string> find_by_broker_order_id(std::string_view broker,
                                               std::string_view broker_order_id) override;
   Result<CancelRecord> get_cancel(std::string_view client_cancel_id) override;
-  Result<bool> exec_seen(std::string_view broker, std::string_view exec_id) override;
+  Result<std::optional<ExecRecord>> find_exec(std::string_view broker,
+                                              std::string_view client_order_id,
+                                              std::string_view exec_id) override;
   Result<std::vector<VersionedOrder>> list_orders(const OrderFilter& filter, std::string_view after,
                                                   std::size_t limit) override;
   Status for_each_order(const std::function<bool(const VersionedOrder&)>& fn) override;
@@ -200,8 +202,8 @@ class LmdbWriteTxn final : public LmdbTxn<WriteTxn> {
   Status put_broker_order_id(std::string_view broker, std::string_view broker_order_id,
                              std::string_view client_order_id) override;
   Status insert_cancel(const CancelRecord& record) override;
-  Status mark_exec_seen(std::string_view broker, std::string_view exec_id,
-                        core::TimestampUs seen_at_us) override;
+  Status put_exec(std::string_view broker, std::string_view client_order_id,
+                  std::string_view exec_id, const ExecRecord& record) override;
   Result<std::uint64_t> append_event(const StoredEvent& event) override;
   Status set_published_seq(std::uint64_t seq) override;
   Result<CompactionStats> compact(core::TimestampUs events_before_us,

@@ -10,16 +10,6 @@
 #include "store/order_codec.h"
 
 namespace brokergw::store::lmdb {
-namespace {
-
-bool matches(const OrderFilter& f, const core::Order& o) {
-  return (!f.account || *f.account == o.request.account) &&
-         (!f.broker || *f.broker == o.request.broker) &&
-         (!f.symbol || *f.symbol == o.request.symbol) && (!f.state || *f.state == o.state);
-}
-
-}  // namespace
-
 template <class Base>
 tl::unexpected<StoreError> LmdbTxn<Base>::fail(int rc, std::string context) {
   StoreError e = lmdb_error(rc, path_ + ": " + context);
@@ -75,13 +65,37 @@ Result<CancelRecord> LmdbTxn<Base>::get_cancel(std::string_view client_cancel_id
   return r;
 }
 
+// The value is the 8-byte first-seen time, then the record (codec::encode_exec); a legacy
+// record (broker '\0' exec_id, from before content was kept) is the time alone.
 template <class Base>
-Result<bool> LmdbTxn<Base>::exec_seen(std::string_view broker, std::string_view exec_id) {
-  Result<std::string> key = broker_key(broker, exec_id);
+Result<std::optional<ExecRecord>> LmdbTxn<Base>::find_exec(std::string_view broker,
+                                                           std::string_view client_order_id,
+                                                           std::string_view exec_id) {
+  Result<std::string> key = keys::exec_key(broker, client_order_id, exec_id);
   if (!key) return tl::unexpected(key.error());
   auto v = lookup(dbis_.exec_seen, *key, "exec_seen");
   if (!v) return tl::unexpected(v.error());
-  return v->has_value();
+  if (*v) {
+    std::optional<core::TimestampUs> seen = time_from_bytes(std::string_view(**v).substr(0, 8));
+    auto record =
+        codec::decode_exec(std::string_view(**v).substr(std::min<std::size_t>(8, (*v)->size())));
+    if (!seen || !record) {
+      return store_error(StoreErrc::kCorrupt,
+                         "exec_seen[" + printable(*key) + "]: " +
+                             (record ? std::string("no first-seen time") : record.error().detail));
+    }
+    record->seen_us = *seen;
+    return std::optional<ExecRecord>(std::move(*record));
+  }
+  Result<std::string> legacy = broker_key(broker, exec_id);
+  if (!legacy) return tl::unexpected(legacy.error());
+  auto old = lookup(dbis_.exec_seen, *legacy, "exec_seen");
+  if (!old) return tl::unexpected(old.error());
+  if (!*old) return std::optional<ExecRecord>();
+  ExecRecord record;
+  record.legacy = true;
+  record.seen_us = time_from_bytes(**old).value_or(0);
+  return std::optional<ExecRecord>(std::move(record));
 }
 
 template <class Base>
@@ -108,7 +122,7 @@ Result<std::vector<VersionedOrder>> LmdbTxn<Base>::list_orders(const OrderFilter
   for (; rc == 0 && out.size() < limit; rc = cursor.get(&k, &v, MDB_NEXT)) {
     Result<VersionedOrder> r = decode_order_at(as_view(k), as_view(v));
     if (!r) return tl::unexpected(r.error());
-    if (matches(filter, r->order)) out.push_back(std::move(*r));
+    if (keys::matches(filter, r->order)) out.push_back(std::move(*r));
   }
   if (rc != 0 && rc != MDB_NOTFOUND) return fail(rc, "scan orders");
   return out;

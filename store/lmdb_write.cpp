@@ -203,26 +203,36 @@ Status LmdbWriteTxn::insert_cancel(const CancelRecord& record) {
   return {};
 }
 
-// Two puts: exec_seen (the key, with its first-seen time) and exec_seen_by_time (time + key),
-// the index compact() walks from its oldest end.
-Status LmdbWriteTxn::mark_exec_seen(std::string_view broker, std::string_view exec_id,
-                                    core::TimestampUs seen_at_us) {
-  Result<std::string> key = broker_key(broker, exec_id);
+// Two puts: exec_seen (the key -> first-seen time + record) and exec_seen_by_time (time +
+// key), the index compact() walks from its oldest end. A replacement keeps the first-seen time,
+// so the index entry stays as it is.
+Status LmdbWriteTxn::put_exec(std::string_view broker, std::string_view client_order_id,
+                              std::string_view exec_id, const ExecRecord& record) {
+  Result<std::string> key = keys::exec_key(broker, client_order_id, exec_id);
   if (!key) return tl::unexpected(key.error());
-  const std::string index = time_key(seen_at_us, *key);
-  if (index.size() > max_key_size()) {
+  if (8 + key->size() > max_key_size()) {
     return store_error(StoreErrc::kAborted,
                        "exec " + printable(*key) + ": key of " + std::to_string(key->size()) +
                            " bytes; an exec key holds " + std::to_string(max_key_size() - 8));
   }
-  const std::string seen = time_bytes(seen_at_us);
-  MDB_val k = as_val(*key);
-  MDB_val v = as_val(seen);
-  int rc = mdb_put(txn_, dbis_.exec_seen, &k, &v, MDB_NOOVERWRITE);
-  if (rc == MDB_KEYEXIST) {
-    return store_error(StoreErrc::kAlreadyExists, "exec " + printable(*key) + " already seen");
+  auto existing = lookup(dbis_.exec_seen, *key, "exec_seen");
+  if (!existing) return tl::unexpected(existing.error());
+  core::TimestampUs seen_at = record.seen_us;
+  if (*existing) {
+    std::optional<core::TimestampUs> first =
+        time_from_bytes(std::string_view(**existing).substr(0, 8));
+    if (!first) {
+      return store_error(StoreErrc::kCorrupt, "exec_seen[" + printable(*key) + "]: no time");
+    }
+    seen_at = *first;
   }
-  if (rc != 0) return fail(rc, "mark exec seen " + printable(*key));
+  const std::string value = time_bytes(seen_at) + codec::encode_exec(record);
+  MDB_val k = as_val(*key);
+  MDB_val v = as_val(value);
+  int rc = mdb_put(txn_, dbis_.exec_seen, &k, &v, 0);
+  if (rc != 0) return fail(rc, "store exec " + printable(*key));
+  if (*existing) return {};
+  const std::string index = time_key(seen_at, *key);
   MDB_val ik = as_val(index);
   MDB_val empty = kEmpty;
   if (rc = mdb_put(txn_, dbis_.exec_seen_by_time, &ik, &empty, 0); rc != 0) {
@@ -336,7 +346,7 @@ Result<CompactionStats> LmdbWriteTxn::compact(core::TimestampUs events_before_us
     const std::string exec_key = index_key.substr(8);
     auto seen = lookup(dbis_.exec_seen, exec_key, "exec_seen");
     if (!seen) return tl::unexpected(seen.error());
-    if (!*seen || time_from_bytes(**seen) != seen_at) {
+    if (!*seen || time_from_bytes(std::string_view(**seen).substr(0, 8)) != seen_at) {
       return store_error(StoreErrc::kCorrupt, "exec_seen_by_time[" + printable_time_key(index_key) +
                                                   "]: exec_seen has no entry seen at that time");
     }

@@ -138,6 +138,11 @@ class Reader {
     return u;
   }
 
+  bool optional_boolean(const char* name) {
+    if (!error_.empty() || obj_.find(name) == obj_.end()) return false;
+    return boolean(name);
+  }
+
   bool boolean(const char* name) {
     const json* v = field(name);
     if (v == nullptr) return false;
@@ -236,6 +241,9 @@ json encode_order_doc(const core::Order& o) {
   doc["reject_reason"] = o.reject_reason;
   doc["send_attempts"] = o.send_attempts;
   doc["acknowledged"] = o.acknowledged;
+  // Written only when set, so records of orders without a discrepancy stay as they were.
+  if (!o.broker_cum_qty.value.is_zero()) doc["broker_cum_qty"] = o.broker_cum_qty.value.to_string();
+  if (o.unverified) doc["unverified"] = true;
   doc["created_us"] = o.created_us;
   doc["updated_us"] = o.updated_us;
   doc["history"] = std::move(history);
@@ -271,6 +279,8 @@ core::Order decode_order_doc(const json& doc, std::string& error) {
   o.send_attempts = static_cast<std::uint32_t>(
       top.u64("send_attempts", std::numeric_limits<std::uint32_t>::max()));
   o.acknowledged = top.boolean("acknowledged");
+  if (auto b = top.optional_decimal("broker_cum_qty")) o.broker_cum_qty = core::Qty{*b};
+  o.unverified = top.optional_boolean("unverified");
   o.created_us = top.i64("created_us");
   o.updated_us = top.i64("updated_us");
   if (const json* history = top.array("history")) {
@@ -397,6 +407,44 @@ Result<RetryEntry> decode_retry(std::string_view bytes) {
   // Absent in the records of a build before Wait::deadline_us: 0, "due_us is the deadline".
   out.deadline_us = r.optional_i64("deadline_us").value_or(0);
   if (doc->contains("deadline_us")) out.deadline_us = r.i64("deadline_us");
+  if (!error.empty()) return store_error(StoreErrc::kCorrupt, std::move(error));
+  return out;
+}
+
+namespace {
+json optional_decimal_doc(const std::optional<core::Decimal>& d) {
+  return d ? json(d->to_string()) : json(nullptr);
+}
+}  // namespace
+
+std::string encode_exec(const ExecRecord& record) {
+  json doc = json::object();
+  doc["seen_us"] = record.seen_us;
+  doc["exec_type"] = record.content.exec_type;
+  doc["last_qty"] = optional_decimal_doc(record.content.last_qty);
+  doc["last_px"] = optional_decimal_doc(record.content.last_px);
+  doc["cum_qty"] = optional_decimal_doc(record.content.cum_qty);
+  doc["booked_qty"] = record.booked_qty.value.to_string();
+  doc["booked_px"] = record.booked_px.value.to_string();
+  doc["busted"] = record.busted;
+  std::vector<std::uint8_t> bytes = json::to_cbor(doc);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+Result<ExecRecord> decode_exec(std::string_view bytes) {
+  Result<json> doc = parse_cbor(bytes);
+  if (!doc) return tl::unexpected(doc.error());
+  std::string error;
+  Reader r(*doc, "exec.", error);
+  ExecRecord out;
+  out.seen_us = r.i64("seen_us");
+  out.content.exec_type = r.str("exec_type");
+  out.content.last_qty = r.optional_decimal("last_qty");
+  out.content.last_px = r.optional_decimal("last_px");
+  out.content.cum_qty = r.optional_decimal("cum_qty");
+  out.booked_qty = core::Qty{r.decimal("booked_qty")};
+  out.booked_px = core::Price{r.decimal("booked_px")};
+  out.busted = r.boolean("busted");
   if (!error.empty()) return store_error(StoreErrc::kCorrupt, std::move(error));
   return out;
 }

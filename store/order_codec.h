@@ -1,4 +1,5 @@
-// Record codec for the store: core::Order (+ version), CancelRecord, StoredEvent and RetryEntry
+// Record codec for the store: core::Order (+ version), CancelRecord, StoredEvent, RetryEntry
+// and ExecRecord
 // to bytes and back. Pure functions, no I/O, callable from any thread.
 //
 // Format: the CBOR encoding (RFC 8949, via nlohmann::json::to_cbor) of a JSON-shaped document
@@ -31,5 +32,8 @@ Result<StoredEvent> decode_event(std::string_view bytes);
 
 std::string encode_retry(const RetryEntry& entry);
 Result<RetryEntry> decode_retry(std::string_view bytes);
+
+std::string encode_exec(const ExecRecord& record);
+Result<ExecRecord> decode_exec(std::string_view bytes);
 
 }  // namespace brokergw::store::codec

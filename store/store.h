@@ -6,7 +6,9 @@
 //   orders        client_order_id            -> {version, order}
 //   broker_ids    broker '\0' broker_order_id -> client_order_id
 //   cancels       client_cancel_id            -> CancelRecord
-//   exec_seen     broker '\0' exec_id          -> first-seen time   execution de-duplication
+//   exec_seen     broker '\0' client_order_id '\0' exec_id -> ExecRecord   execution reports
+//                 as first stored (de-duplication, busts and corrections). A key broker '\0'
+//                 exec_id (no second '\0') is a record of an earlier version, read as legacy.
 //   exec_seen_by_time  first-seen time + key   -> (empty)           bounded dedup compaction
 //   events        big-endian seq              -> StoredEvent       the event journal / outbox
 //   open_orders   broker '\0' client_order_id -> (empty)          non-terminal orders, kept by
@@ -40,6 +42,7 @@
 
 #include <tl/expected.hpp>
 
+#include "gateway/core/exec_content.h"
 #include "gateway/core/order.h"
 #include "gateway/core/resolution.h"
 
@@ -114,6 +117,18 @@ struct RetryEntry {
   friend bool operator==(const RetryEntry&, const RetryEntry&) = default;
 };
 
+// One execution report as the gateway first stored it, under (broker, ClOrdID, ExecID).
+struct ExecRecord {
+  core::TimestampUs seen_us = 0;  // drives retention (compact)
+  core::ExecContent content;      // what a later report with this ExecID must match
+  // The fill it booked (zero quantity when none): busts take it back, corrections replace it.
+  core::Qty booked_qty;
+  core::Price booked_px;
+  bool busted = false;
+  bool legacy = false;  // stored by an earlier version under broker + ExecID, without content
+  friend bool operator==(const ExecRecord&, const ExecRecord&) = default;
+};
+
 struct CompactionStats {
   std::size_t events_deleted = 0;
   std::size_t dedup_keys_deleted = 0;
@@ -128,7 +143,12 @@ struct SessionState {
   core::TimestampUs creation_us = 0;  // when the session was created or last reset
 };
 
+// Orders an operator must reconcile: fills missing (core::fills_missing), unverified
+// (Order::unverified), or either.
+enum class Discrepancy { kAny, kFillsMissing, kUnverified };
+
 struct OrderFilter {
+  std::optional<Discrepancy> discrepancy;
   std::optional<std::string> account;
   std::optional<std::string> broker;
   std::optional<std::string> symbol;
@@ -142,7 +162,17 @@ class ReadTxn {
   virtual Result<std::string> find_by_broker_order_id(std::string_view broker,
                                                       std::string_view broker_order_id) = 0;
   virtual Result<CancelRecord> get_cancel(std::string_view client_cancel_id) = 0;
-  virtual Result<bool> exec_seen(std::string_view broker, std::string_view exec_id) = 0;
+  // The report stored under (broker, client_order_id, exec_id); else a legacy record under
+  // (broker, exec_id) (legacy = true, no content); else nullopt.
+  virtual Result<std::optional<ExecRecord>> find_exec(std::string_view broker,
+                                                      std::string_view client_order_id,
+                                                      std::string_view exec_id) = 0;
+  // Shorthand: is a report of no order (client_order_id "") stored under exec_id?
+  Result<bool> exec_seen(std::string_view broker, std::string_view exec_id) {
+    auto r = find_exec(broker, "", exec_id);
+    if (!r) return tl::unexpected(r.error());
+    return r->has_value();
+  }
   // Orders in client_order_id order, strictly after `after` (empty: from the start), at most
   // `limit` matching ones.
   virtual Result<std::vector<VersionedOrder>> list_orders(const OrderFilter& filter,
@@ -204,9 +234,22 @@ class WriteTxn : public ReadTxn {
                                      std::string_view client_order_id) = 0;
   // kAlreadyExists if the cancel id is taken.
   virtual Status insert_cancel(const CancelRecord& record) = 0;
-  // kAlreadyExists if already seen. seen_at_us drives retention of the key.
-  virtual Status mark_exec_seen(std::string_view broker, std::string_view exec_id,
-                                core::TimestampUs seen_at_us) = 0;
+  // Inserts the record under (broker, client_order_id, exec_id), or replaces it (a bust or
+  // correction of its fill); a replacement keeps the first seen_us, whatever record says.
+  // The key must fit the index: broker + client_order_id + exec_id + 2 at most 503 bytes.
+  virtual Status put_exec(std::string_view broker, std::string_view client_order_id,
+                          std::string_view exec_id, const ExecRecord& record) = 0;
+  // Shorthand: stores a content-less report of no order (client_order_id ""); kAlreadyExists
+  // when one is stored under exec_id.
+  Status mark_exec_seen(std::string_view broker, std::string_view exec_id,
+                        core::TimestampUs seen_at_us) {
+    auto r = find_exec(broker, "", exec_id);
+    if (!r) return tl::unexpected(r.error());
+    if (*r) return store_error(StoreErrc::kAlreadyExists, "exec already seen");
+    ExecRecord record;
+    record.seen_us = seen_at_us;
+    return put_exec(broker, "", exec_id, record);
+  }
 
   // Appends with seq = last_event_seq + 1 (ignoring event.seq) and returns that seq.
   virtual Result<std::uint64_t> append_event(const StoredEvent& event) = 0;

@@ -387,12 +387,39 @@ class FixAdapter final : public BrokerAdapter, public FIX::Application {
 
   void deliver(ParseResult parsed, const FIX::Message& msg) {
     if (!parsed) {
+      // Journaled raw (an anomaly event) before QuickFIX rejects it and counts its MsgSeqNum:
+      // the broker learns we could not read it, and an operator sees exactly what it was.
       spdlog::error("broker {}: unusable message ({}): {}", cfg_.name, parsed.error(),
                     mask_secrets(msg.toString()));
+      if (listener_) listener_->on_report(unparseable_report(msg, cfg_.name, parsed.error()));
       throw FIX::IncorrectDataFormat(0, parsed.error());
     }
     if (!parsed->has_value()) return;  // informational
-    if (listener_) listener_->on_report(std::move(**parsed));
+    if (!listener_) return;
+    const bool execution =
+        msg.getHeader().getField(FIX::FIELD::MsgType) == FIX::MsgType_ExecutionReport;
+    if (listener_->on_report(std::move(**parsed)) == ReportOutcome::kUnknownOrder && execution &&
+        cfg_.dont_know_trade) {
+      send_dont_know_trade(msg);
+    }
+  }
+
+  // DontKnowTrade (35=Q) for an execution report of no order of ours, for brokers whose rules
+  // of engagement ask for it (dont_know_trade): DKReason D (no matching order).
+  void send_dont_know_trade(const FIX::Message& report) {
+    FIX::Message dk = build_dont_know_trade(report);
+    try {
+      if (FIX::Session::sendToTarget(dk, session_id_)) {
+        spdlog::warn("broker {}: DontKnowTrade sent for ExecID {}", cfg_.name,
+                     report.isSetField(FIX::FIELD::ExecID) ? report.getField(FIX::FIELD::ExecID)
+                                                           : std::string("?"));
+        return;
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("broker {}: DontKnowTrade not sent: {}", cfg_.name, e.what());
+      return;
+    }
+    spdlog::warn("broker {}: DontKnowTrade not sent (session down)", cfg_.name);
   }
 
   // A reject that names no order of ours (it refers to an admin message, or to one sent before

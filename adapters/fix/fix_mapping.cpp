@@ -1,5 +1,7 @@
 #include "adapters/fix/fix_mapping.h"
 
+#include <tuple>
+
 #include <quickfix/FieldNumbers.h>
 #include <quickfix/FieldTypes.h>
 #include <quickfix/Fields.h>
@@ -121,6 +123,7 @@ bool flag_set(const FIX::FieldMap& m, int tag) {
 BrokerReport base_report(const FIX::Message& msg, const std::string& broker) {
   BrokerReport r;
   r.broker = broker;
+  r.raw = mask_secrets(msg.toString());
   r.possible_duplicate = flag_set(msg.getHeader(), FIX::FIELD::PossDupFlag) ||
                          flag_set(msg.getHeader(), FIX::FIELD::PossResend);
   return r;
@@ -195,7 +198,31 @@ ParseResult parse_execution_report(const FIX::Message& msg, const std::string& b
   }
 
   if (exec_type->size() != 1) return tl::unexpected("ExecType(150) invalid: '" + *exec_type + "'");
-  const char et = (*exec_type)[0];
+  char et = (*exec_type)[0];
+  // FIX 4.2 says what an execution report does to earlier ones in ExecTransType(20): 0 New,
+  // 1 Cancel (a bust of ExecRefID), 2 Correct (of ExecRefID), 3 Status. FIX 4.4 dropped the
+  // field and says the same with ExecType H, G and I; a 4.2 report is read as its 4.4 twin.
+  std::optional<std::string> trans_type = field(msg, FIX::FIELD::ExecTransType);
+  if (trans_type && *trans_type != "0") {
+    if (*trans_type == "1") {
+      et = FIX::ExecType_TRADE_CANCEL;
+    } else if (*trans_type == "2") {
+      et = FIX::ExecType_TRADE_CORRECT;
+    } else if (*trans_type == "3") {
+      et = FIX::ExecType_ORDER_STATUS;
+    } else {
+      return tl::unexpected("ExecTransType(20) unsupported: '" + *trans_type + "'");
+    }
+  }
+  r.content.exec_type = *exec_type + (trans_type ? "/" + *trans_type : std::string());
+  for (auto [tag, name, slot] : {std::tuple{FIX::FIELD::LastQty, "LastQty", &r.content.last_qty},
+                                 std::tuple{FIX::FIELD::LastPx, "LastPx", &r.content.last_px},
+                                 std::tuple{FIX::FIELD::CumQty, "CumQty", &r.content.cum_qty}}) {
+    if (!msg.isSetField(tag)) continue;
+    auto value = required_decimal(msg, tag, name);
+    if (!value) return tl::unexpected(value.error());
+    *slot = *value;
+  }
   switch (et) {
     case FIX::ExecType_NEW:
       r.event = core::EvAck{*order_id};
@@ -253,14 +280,35 @@ ParseResult parse_execution_report(const FIX::Message& msg, const std::string& b
       r.summary = "status " + *ord_status;
       break;
     }
-    case FIX::ExecType_TRADE_CANCEL:   // H: a trade bust
-    case FIX::ExecType_TRADE_CORRECT:  // G: a trade correction
-    case FIX::ExecType_RESTATED:       // D: a restatement
-      // They change fills the ledger may already hold: never applied blindly, never dropped.
-      r.unhandled = true;
-      r.event = core::EvStatus{};
-      r.summary = "ExecType " + *exec_type + " (bust, correction or restatement) not applied";
+    case FIX::ExecType_TRADE_CANCEL:     // H: a trade bust; ExecRefID names the fill
+    case FIX::ExecType_TRADE_CORRECT: {  // G: a trade correction; LastQty/LastPx corrected
+      auto ref = required(msg, FIX::FIELD::ExecRefID, "ExecRefID");
+      if (!ref) return tl::unexpected(ref.error());
+      r.exec_ref_id = *ref;
+      if (et == FIX::ExecType_TRADE_CANCEL) {
+        // The amounts taken back are the gateway's own record of that fill (the intake fills
+        // them in), whatever LastQty/LastPx the bust repeats.
+        r.event = core::EvBust{*ref, core::Qty{}, core::Price{}};
+        r.summary = "bust of " + *ref;
+        break;
+      }
+      auto last_qty = required_decimal(msg, FIX::FIELD::LastQty, "LastQty");
+      if (!last_qty) return tl::unexpected(last_qty.error());
+      auto last_px = required_decimal(msg, FIX::FIELD::LastPx, "LastPx");
+      if (!last_px) return tl::unexpected(last_px.error());
+      r.event = core::EvCorrect{*ref, core::Qty{}, core::Price{}, core::Qty{*last_qty},
+                                core::Price{*last_px}};
+      r.summary =
+          "correction of " + *ref + " to " + last_qty->to_string() + "@" + last_px->to_string();
       break;
+    }
+    case FIX::ExecType_RESTATED: {  // D: the broker restated the order
+      std::string why =
+          reason_text(msg, FIX::FIELD::ExecRestatementReason, "ExecRestatementReason");
+      r.event = core::EvRestated{why};
+      r.summary = "restated (" + why + ")";
+      break;
+    }
     default:
       // PendingNew, PendingCancel, PendingReplace, DoneForDay...: informational, journaled.
       r.informational = true;
@@ -268,6 +316,19 @@ ParseResult parse_execution_report(const FIX::Message& msg, const std::string& b
       r.summary = "ExecType " + *exec_type + " (informational)";
       break;
   }
+  return r;
+}
+
+BrokerReport unparseable_report(const FIX::Message& msg, const std::string& broker,
+                                const std::string& error) {
+  BrokerReport r = base_report(msg, broker);
+  r.unparseable = true;
+  // What it is about, as far as it says: our ClOrdID (OrigClOrdID for a cancel's answer).
+  r.client_order_id = field(msg, FIX::FIELD::OrigClOrdID).value_or("");
+  if (r.client_order_id.empty()) r.client_order_id = field(msg, FIX::FIELD::ClOrdID).value_or("");
+  r.exec_id = field(msg, FIX::FIELD::ExecID).value_or("");
+  r.event = core::EvStatus{};
+  r.summary = "unreadable message: " + error;
   return r;
 }
 
@@ -280,6 +341,9 @@ ParseResult parse_cancel_reject(const FIX::Message& msg, const std::string& brok
   r.client_order_id = *orig;
   r.cancel_id = *cl_ord_id;
   std::string reason = reason_text(msg, FIX::FIELD::CxlRejReason, "CxlRejReason");
+  // CxlRejReason=1 (unknown order): the broker does not know the order we asked to cancel.
+  // Whether it never arrived or the broker lost it, the gateway asks instead of guessing.
+  r.cancel_unknown_order = field_is(msg, FIX::FIELD::CxlRejReason, FIX::CxlRejReason_UNKNOWN_ORDER);
   // OrdStatus (39) on a cancel reject is the order's status now. "Too late to cancel"
   // because it is already canceled (often the answer to a cancel sent again) says the
   // order is canceled: that is what it reports, not a live order.
@@ -422,6 +486,23 @@ ParseResult parse_session_reject(const FIX::Message& msg, const std::string& bro
   if (auto tag = field(msg, FIX::FIELD::RefTagID)) reason += " (tag " + *tag + ")";
   return reject_of_our_message(msg, broker, ref.msg_type, ref.cl_ord_id, ref.orig_cl_ord_id,
                                reason);
+}
+
+FIX::Message build_dont_know_trade(const FIX::Message& report) {
+  FIX::Message m;
+  set_common_header(m, FIX::MsgType_DontKnowTrade);
+  // OrderID, ExecID, Symbol and Side are required in 35=Q: copied from the report (an
+  // unreadable one may lack them: then "NONE", "?" rather than no answer).
+  m.setField(FIX::FIELD::OrderID, field(report, FIX::FIELD::OrderID).value_or("NONE"));
+  m.setField(FIX::FIELD::ExecID, field(report, FIX::FIELD::ExecID).value_or("NONE"));
+  m.setField(FIX::DKReason(FIX::DKReason_NO_MATCHING_ORDER));
+  m.setField(FIX::FIELD::Symbol, field(report, FIX::FIELD::Symbol).value_or("?"));
+  m.setField(FIX::FIELD::Side, field(report, FIX::FIELD::Side).value_or("1"));
+  for (int tag : {FIX::FIELD::LastQty, FIX::FIELD::LastPx}) {
+    if (auto v = field(report, tag)) m.setField(tag, *v);
+  }
+  m.setField(FIX::Text("no order with this ClOrdID"));
+  return m;
 }
 
 FIX::Message build_test_request(const std::string& test_req_id) {

@@ -28,6 +28,10 @@ using ParseResult = tl::expected<std::optional<BrokerReport>, std::string>;
 
 ParseResult parse_execution_report(const FIX::Message& msg, const std::string& broker);
 ParseResult parse_cancel_reject(const FIX::Message& msg, const std::string& broker);
+// A message the parsers refused (`error` says which field and why), as a report the gateway
+// journals raw as an anomaly instead of losing it.
+BrokerReport unparseable_report(const FIX::Message& msg, const std::string& broker,
+                                const std::string& error);
 // What we sent under one MsgSeqNum (the adapter records it in toApp), so that a
 // BusinessMessageReject (j) or session Reject (3), which refer to our message by RefSeqNum(45),
 // can be tied to an order. All empty when the number is not (or no longer) known.
@@ -49,6 +53,9 @@ ParseResult parse_business_reject(const FIX::Message& msg, const std::string& br
 // (a Reject carries no business id, so without the record it names no order).
 ParseResult parse_session_reject(const FIX::Message& msg, const std::string& broker,
                                  const SentRef& ref);
+
+// DontKnowTrade (35=Q, DKReason=D no matching order) answering an execution report.
+FIX::Message build_dont_know_trade(const FIX::Message& report);
 
 // TestRequest (1) with this TestReqID(112), for the inbound probe (inbound_probe.h).
 FIX::Message build_test_request(const std::string& test_req_id);

@@ -66,6 +66,8 @@ void HttpApi::Impl::health_route() {
           {"oldest_unknown_age_s", b.oldest_unknown_us ? (now - b.oldest_unknown_us) / 1000000 : 0},
           {"attention_required", b.attention_total},
           {"attention_orders", attention},
+          {"fills_missing_orders", b.fills_missing_orders},
+          {"unverified_orders", b.unverified_orders},
           {"status_query_refused", b.status_query_refused},
           {"resolution_in_flight", b.resolution_in_flight}};
       if (auto s = sessions.find(b.name); s != sessions.end()) {
@@ -107,6 +109,16 @@ void HttpApi::Impl::metrics_route() {
             m.reports_applied);
     counter("brokergw_reports_duplicate_total", "Duplicate broker reports dropped.",
             m.reports_duplicate);
+    counter("brokergw_exec_id_conflicts_total",
+            "Reports with a known ExecID of the order but other content (anomalies).",
+            m.exec_id_conflicts);
+    counter("brokergw_fills_missing_total",
+            "Times a broker's CumQty moved ahead of the fills the gateway received.",
+            m.fills_missing);
+    counter("brokergw_fill_adjustments_total", "Busts and corrections applied.",
+            m.fill_adjustments);
+    counter("brokergw_orders_unverified_total",
+            "Live orders whose state the broker refused to confirm.", m.orders_unverified);
     counter("brokergw_reports_unknown_order_total", "Broker reports for unknown orders.",
             m.reports_unknown_order);
     counter("brokergw_broker_anomalies_total",
@@ -179,6 +191,13 @@ void HttpApi::Impl::metrics_route() {
     for (const auto& b : brokers) {
       out += "brokergw_orders_attention_required{broker=\"" + b.name + "\"} " +
              std::to_string(b.attention_total) + "\n";
+    }
+    out +=
+        "# HELP brokergw_orders_fills_missing Orders whose broker CumQty is ahead of ours.\n"
+        "# TYPE brokergw_orders_fills_missing gauge\n";
+    for (const auto& b : brokers) {
+      out += "brokergw_orders_fills_missing{broker=\"" + b.name + "\"} " +
+             std::to_string(b.fills_missing_orders) + "\n";
     }
     out +=
         "# HELP brokergw_orders_open Non-terminal orders.\n"

@@ -123,6 +123,18 @@ void HttpApi::Impl::order_routes() {
     if (req.has_param("account")) filter.account = req.get_param_value("account");
     if (req.has_param("broker")) filter.broker = req.get_param_value("broker");
     if (req.has_param("symbol")) filter.symbol = req.get_param_value("symbol");
+    if (req.has_param("discrepancy")) {
+      const std::string d = req.get_param_value("discrepancy");
+      if (d == "any") {
+        filter.discrepancy = store::Discrepancy::kAny;
+      } else if (d == "fills_missing") {
+        filter.discrepancy = store::Discrepancy::kFillsMissing;
+      } else if (d == "unverified") {
+        filter.discrepancy = store::Discrepancy::kUnverified;
+      } else {
+        errors.push_back({"discrepancy", "must be any, fills_missing or unverified"});
+      }
+    }
     if (req.has_param("state")) {
       filter.state = core::order_state_from_string(req.get_param_value("state"));
       if (!filter.state) errors.push_back({"state", "unknown order state"});

@@ -41,6 +41,7 @@ struct BrokerConfig {
   std::uint32_t resolution_max_per_s = 50;       // status queries + resends per second
   std::uint32_t resolution_max_in_flight = 500;  // awaiting an answer at once
   bool status_query_supported = true;            // the broker answers 35=H
+  bool dont_know_trade = false;                  // answer reports of unknown ClOrdIDs with 35=Q
   std::string sequence_reset = "never";          // never, on_logon, daily
   std::string daily_reset_time = "00:00:00";     // UTC, with sequence_reset = daily
   std::string username;                          // optional Logon Username (553)

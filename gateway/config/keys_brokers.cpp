@@ -203,6 +203,13 @@ const Section<BrokerConfig>& broker_section() {
                   "false (or once the broker refuses one), unknown orders are resolved by "
                   "idempotent resend only, and nothing is asked after a logon.",
            .apply = [](BrokerConfig& b, const Value& v) { b.status_query_supported = v.boolean; }},
+          {.name = "dont_know_trade",
+           .type = KeyType::kBool,
+           .default_text = "false",
+           .doc = "Answer an execution report for a ClOrdID the gateway does not have with "
+                  "DontKnowTrade (35=Q, DKReason=D), for brokers whose rules of engagement ask "
+                  "for it. Such a report is journaled as `order.unknown_report` either way.",
+           .apply = [](BrokerConfig& b, const Value& v) { b.dont_know_trade = v.boolean; }},
           {.name = "sequence_reset",
            .default_text = "never",
            .allowed = {"never", "on_logon", "daily"},

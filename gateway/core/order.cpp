@@ -29,6 +29,9 @@ constexpr std::array<std::string_view, kOrderEventCount> kEventNames = {
     "expired",
     "timeout",
     "status",
+    "bust",
+    "correction",
+    "restated",
 };
 static_assert(std::variant_size_v<OrderEvent> == kOrderEventCount);
 static_assert(static_cast<int>(OrderState::kUnknownAtBroker) + 1 == kOrderStateCount);

@@ -89,6 +89,14 @@ struct Order {
   std::string reject_reason;
   std::uint32_t send_attempts = 0;  // NewOrderSingle dispatches (durably marked before send)
   bool acknowledged = false;        // the broker has shown it knows the order
+  // The broker's own total: the highest CumQty(14) its reports have stated (set back by a
+  // bust or correction, which restate it). Ahead of cum_qty means fills we never received
+  // (fills_missing): the gateway never makes them up; an operator reconciles.
+  Qty broker_cum_qty;
+  // The broker could not confirm the order's state when asked (it refuses status requests),
+  // so reports lost on the way (a GapFill-only resend) would go unseen. Cleared by the next
+  // report that states the order's totals.
+  bool unverified = false;
   TimestampUs created_us = 0;
   TimestampUs updated_us = 0;
   std::vector<Transition> history;  // first entry and the most recent ones, bounded by apply()
@@ -99,6 +107,9 @@ struct Order {
 
 // Builds the pending-new order for an accepted request.
 Order make_order(const NewOrderRequest& request, TimestampUs now_us);
+
+// The broker has stated a larger filled quantity than the fills we received.
+inline bool fills_missing(const Order& o) { return o.broker_cum_qty > o.cum_qty; }
 
 // ---- Events ---------------------------------------------------------------------------------
 
@@ -133,18 +144,41 @@ struct EvReplaceRejected {
 };
 struct EvExpired {};
 struct EvTimeout {};  // no answer within the configured time: the outcome is unknown
-struct EvStatus {     // an authoritative answer to a status query (35=H); adopted as the truth
+struct EvStatus {     // an answer to a status query (35=H); its state adopted as the truth
   OrderState broker_state = OrderState::kNew;
   std::string broker_order_id;
   Qty cum_qty;
   Price avg_price;
 };
+// A fill the broker withdrew (FIX ExecType=H Trade Cancel, 4.2 ExecTransType=1): ExecRefID
+// names it; last_qty/last_px are the amounts that fill added to the order (the gateway's own
+// record of it, not the report's, so a bust takes back exactly what was booked).
+struct EvBust {
+  std::string exec_ref_id;
+  Qty last_qty;
+  Price last_px;
+};
+// A fill the broker corrected (ExecType=G Trade Correct, 4.2 ExecTransType=2): the booked
+// amounts (old_*) are replaced by the corrected ones (new_*).
+struct EvCorrect {
+  std::string exec_ref_id;
+  Qty old_qty;
+  Price old_px;
+  Qty new_qty;
+  Price new_px;
+};
+// The broker restated the order (ExecType=D Restated), e.g. after a corporate action: journaled
+// with its reason, nothing applied (the totals it states are checked like any report's).
+struct EvRestated {
+  std::string reason;
+};
 
 // The index of each alternative is stable and used in tests and the store.
-using OrderEvent = std::variant<EvSendAttempt, EvAck, EvFill, EvReject, EvCancelRequested,
-                                EvCanceled, EvCancelRejected, EvReplaceRequested, EvReplaced,
-                                EvReplaceRejected, EvExpired, EvTimeout, EvStatus>;
-inline constexpr int kOrderEventCount = 13;
+using OrderEvent =
+    std::variant<EvSendAttempt, EvAck, EvFill, EvReject, EvCancelRequested, EvCanceled,
+                 EvCancelRejected, EvReplaceRequested, EvReplaced, EvReplaceRejected, EvExpired,
+                 EvTimeout, EvStatus, EvBust, EvCorrect, EvRestated>;
+inline constexpr int kOrderEventCount = 16;
 std::string_view event_name(const OrderEvent& ev);
 
 }  // namespace brokergw::core

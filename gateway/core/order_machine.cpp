@@ -2,6 +2,8 @@
 // handlers below.
 #include "gateway/core/order_machine.h"
 
+#include "gateway/core/order_draft.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -9,21 +11,9 @@
 #include <utility>
 
 namespace brokergw::core {
-namespace {
+namespace draft {
 
-using OptRefusal = std::optional<Refusal>;
-
-// A working copy of the order plus what the event did to it; apply() turns it into a result.
-struct Draft {
-  Order order;
-  bool touched = false;       // any field changed (drives updated_us)
-  bool fill_applied = false;  // quantities moved (drives history with no state change)
-  std::string reason;         // history reason for this event
-  std::string anomaly;
-};
-
-Refusal refuse(RefusalReason reason, const Order& o, std::string_view event,
-               std::string_view why = {}) {
+Refusal refuse(RefusalReason reason, const Order& o, std::string_view event, std::string_view why) {
   std::string detail;
   detail.append(event).append(" refused in state ").append(to_string(o.state));
   if (!why.empty()) detail.append(": ").append(why);
@@ -63,7 +53,7 @@ void add_quantities(Draft& d, Qty cum, Notional notional) {
   d.touched = true;
 }
 
-// How newly applied quantities move the state (shared by EvFill and missed fills in EvStatus).
+// How newly applied quantities move the state (EvFill, and a correction that adds).
 void state_after_fill(Draft& d) {
   Order& o = d.order;
   switch (o.state) {
@@ -91,6 +81,11 @@ void state_after_fill(Draft& d) {
       return;
   }
 }
+
+}  // namespace draft
+namespace {
+
+using namespace draft;
 
 OptRefusal on(Draft& d, const EvSendAttempt&) {
   Order& o = d.order;
@@ -291,16 +286,13 @@ OptRefusal on(Draft& d, const EvStatus& ev) {
   record_broker_order_id(d, ev.broker_order_id);
   mark_acknowledged(d);
   d.reason = "status: " + std::string(to_string(ev.broker_state));
-  const bool missed_fills = broker_cum > o.cum_qty.value;
-  if (missed_fills) add_quantities(d, ev.cum_qty, notional_of(ev.cum_qty, ev.avg_price));
+  // The broker's CumQty is never turned into fills here: a larger one means fills we never
+  // received (the resolution rules flag the order fills_missing, order.h).
 
   const bool adopt = o.state == OrderState::kPendingNew ||
                      o.state == OrderState::kUnknownAtBroker ||
                      (is_terminal(ev.broker_state) && !is_terminal(o.state));
-  if (!adopt) {
-    if (missed_fills) state_after_fill(d);
-    return std::nullopt;
-  }
+  if (!adopt) return std::nullopt;
   switch (ev.broker_state) {
     case OrderState::kPendingNew:
       set_state(d, o.cum_qty.value.is_zero() ? OrderState::kPendingNew : live_state(o));
@@ -308,6 +300,15 @@ OptRefusal on(Draft& d, const EvStatus& ev) {
     case OrderState::kNew:
     case OrderState::kPartiallyFilled:
       set_state(d, live_state(o));
+      break;
+    case OrderState::kFilled:
+      // Filled at the broker with fills we lack: live here until they arrive (or an operator
+      // reconciles), never Filled without them. A pending cancel or replace keeps waiting.
+      if (live_state(o) == OrderState::kFilled) {
+        set_state(d, OrderState::kFilled);
+      } else if (o.state == OrderState::kPendingNew || o.state == OrderState::kUnknownAtBroker) {
+        set_state(d, live_state(o));
+      }
       break;
     case OrderState::kPendingCancel:
     case OrderState::kPendingReplace:
@@ -322,7 +323,6 @@ OptRefusal on(Draft& d, const EvStatus& ev) {
       if (o.reject_reason.empty()) o.reject_reason = "rejected per broker status";
       set_state(d, ev.broker_state);
       break;
-    case OrderState::kFilled:
     case OrderState::kCanceled:
     case OrderState::kReplaced:
     case OrderState::kExpired:

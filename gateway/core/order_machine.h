@@ -39,14 +39,23 @@
 //  * EvStatus: broker cum_qty > quantity -> kOverFill; negative cum_qty or avg_price, or
 //    broker_state Filled with cum_qty != quantity -> kInvalidFill; broker_state
 //    UnknownAtBroker -> kUnexpectedEvent (a status answer cannot be "unknown"). Otherwise
-//    acknowledged, broker_order_id recorded when we have none. A larger broker cum_qty than
-//    ours is adopted (missed fills; notional = cum * avg). Broker state adopted when ours is
-//    PendingNew or UnknownAtBroker, or when the broker's is terminal and ours is not;
-//    an adopted PendingNew/New/PartiallyFilled becomes live_state (PendingNew stays when
-//    cum is 0) and an adopted pending state records live_state as state_before_pending (or
-//    becomes Filled when complete), so our own fills never move the order back. Otherwise
-//    no state change from the broker's state, but adopted missed fills move the state exactly
-//    as an EvFill would. Never moves cum_qty down.
+//    acknowledged, broker_order_id recorded when we have none. The broker's cum_qty is never
+//    made into fills (a larger one is flagged fills_missing by the resolution rules). Broker
+//    state adopted when ours is PendingNew or UnknownAtBroker, or when the broker's is
+//    terminal and ours is not: PendingNew/New/PartiallyFilled become live_state (PendingNew
+//    stays when cum is 0); Filled becomes Filled only when our fills complete the order, else
+//    live_state from PendingNew/UnknownAtBroker and no change from any other state; an
+//    adopted pending state records live_state as state_before_pending (or becomes Filled when
+//    complete); Canceled, Expired, Replaced, Rejected are adopted as they are.
+//  * EvBust: last_qty > 0 and last_px >= 0, and the fill within cum (qty and notional), else
+//    kInvalidFill. cum/notional/avg go down by the fill; Filled and live states become
+//    live_state, pending states and UnknownAtBroker keep their state with state_before_pending
+//    re-derived, other terminal states are kept.
+//  * EvCorrect: the old and new amounts valid and the old within cum, else kInvalidFill;
+//    cum - old + new > quantity -> kOverFill. Identical amounts: no change. Otherwise the old
+//    amounts are replaced by the new ones; more quantity moves a live state as a fill does
+//    (terminal states are kept), less as a bust does.
+//  * EvRestated: no change (journaled by the caller).
 //  * Every state change, and every applied fill, appends one history Transition (one per
 //    event). History keeps its first entry and the most recent ones, kMaxHistory in all.
 //  * leaves_qty = quantity - cum_qty while non-terminal, 0 when terminal.

@@ -102,9 +102,28 @@ enum class ReportKind : std::uint8_t {
   kStatusUnknown,      // an answer to a status request: the broker does not know the order
   kStatusUnsupported,  // the broker refused the status request (e.g. FIX 35=j, 380=3)
   kInformational,      // a report that carries nothing to apply (e.g. ExecType PendingNew)
-  kUnhandled,  // a report the gateway does not apply (a trade bust, correction, restatement)
+  kUnhandled,   // a report the gateway does not apply (none from FIX today; kept for adapters)
+  kBust,        // a fill withdrawn (FIX ExecType=H, 4.2 ExecTransType=1), EvBust
+  kCorrection,  // a fill corrected (ExecType=G, 4.2 ExecTransType=2), EvCorrect
+  kRestated,    // the order restated (ExecType=D), EvRestated
+  kCancelRejectedUnknownOrder,  // a cancel refused because the broker does not know the order
+                                // (FIX CxlRejReason=1)
+  kConflictingDuplicate,        // a known ExecID whose content differs from the stored report's
+  kUnparseable,                 // a message the adapter could not read (kept raw, never applied)
 };
-inline constexpr int kReportKindCount = 14;
+inline constexpr int kReportKindCount = 20;
+
+// What a report states beyond its event, for the consistency checks of triage_report.
+enum class ExecRef : std::uint8_t {
+  kNone,           // the report refers to no earlier fill
+  kKnown,          // its ExecRefID names a fill the gateway booked (EvBust/EvCorrect hold it)
+  kUnknown,        // its ExecRefID names no fill the gateway booked (or one past retention)
+  kAlreadyBusted,  // it names a fill that was busted before
+};
+struct ReportFacts {
+  std::optional<Qty> cum_qty;  // the broker's CumQty(14) on the report, when it has one
+  ExecRef exec_ref = ExecRef::kNone;
+};
 std::string_view to_string(ReportKind k);
 
 // ---- Outputs ---------------------------------------------------------------------------------
@@ -142,8 +161,13 @@ enum class EventType : std::uint8_t {
   kAnomaly,            // order.anomaly: a report that cannot be applied (reason enum)
   kReportIgnored,      // order.report_ignored: a late or redundant report, order unchanged
   kUnknownReport,      // order.unknown_report: a report for no order of this broker
+  kFillBusted,         // order.fill_busted: a fill was withdrawn by the broker (applied)
+  kFillCorrected,      // order.fill_corrected: a fill's quantity or price was corrected
+  kRestated,           // order.restated: the broker restated the order (nothing applied)
+  kFillsMissing,       // order.fills_missing: the broker's CumQty is ahead of our fills
+  kUnverified,         // order.unverified: the broker could not confirm the order's state
 };
-inline constexpr int kEventTypeCount = 18;
+inline constexpr int kEventTypeCount = 23;
 std::string_view to_string(EventType t);  // "order.new", ...; "" for kNone
 std::optional<EventType> event_type_from_string(std::string_view s);
 
@@ -155,9 +179,12 @@ enum class AnomalyReason : std::uint8_t {
   kUnexpectedEvent,    // the report makes no sense in the order's state (refused)
   kFillAfterTerminal,  // a fill on a canceled/expired/rejected/replaced order (applied)
   kBrokerLostOrder,    // the broker says it does not know an order it had acknowledged
-  kUnhandledReport,    // a report the gateway does not apply (bust, correction, restatement)
+  kUnhandledReport,    // a report the gateway does not apply
+  kExecIdConflict,     // an ExecID seen before for this order, with other content
+  kUnknownExecRef,     // a bust or correction of a fill the gateway never booked
+  kUnparseable,        // a message the gateway could not read (kept raw in the event)
 };
-inline constexpr int kAnomalyReasonCount = 7;
+inline constexpr int kAnomalyReasonCount = 10;
 std::string_view to_string(AnomalyReason r);
 
 // Why the decision was taken; logged and journaled as the event's "reason_code".
@@ -204,8 +231,15 @@ enum class Reason : std::uint8_t {
   kRequeue,            // never sent: queued again
   kScheduleContinues,  // the durable schedule simply continues
   kAttention,          // still waiting for an operator
+  // reports (continued)
+  kFillsMissing,           // the broker's CumQty is ahead of the fills we received
+  kUnverified,             // the broker refused to confirm a live order's state
+  kCancelUnknownAtBroker,  // a cancel refused as "unknown order": ask what the broker has
+  kExecIdConflict,         // a known ExecID with other content: both kept, nothing applied
+  kUnknownExecRef,         // a bust or correction of no booked fill: nothing applied
+  kUnparseable,            // a message that could not be read: kept raw, nothing applied
 };
-inline constexpr int kReasonCount = 37;
+inline constexpr int kReasonCount = 43;
 std::string_view to_string(Reason r);
 
 struct Decision {
@@ -220,6 +254,9 @@ struct Decision {
   bool alert = false;        // an operator must be told (metric + error log)
   bool probe = false;        // ask the adapter to prove it has read everything (kReaderBehind)
   bool uses_budget = false;  // the send is a status query or resend: it spends budget
+  // A second event journaled after `event` in the same transaction (kFillsMissing only).
+  EventType also = EventType::kNone;
+  std::string also_detail;
 };
 
 // ---- The decisions ---------------------------------------------------------------------------
@@ -245,7 +282,7 @@ Decision decide_dispatch(const Order& o, Send requested, const std::optional<Wai
                          const BrokerRules& rules, TimestampUs now);
 
 // A broker report for a known order of this broker. `event` is the report's core event
-// (EvStatus for the status kinds, unused for kStatusUnsupported).
+// (EvStatus for the status kinds, unused for kStatusUnsupported); `facts` what else it states.
 //  * kStatusUnknown: terminal -> ignored (kLateReport). Never sent -> UnknownAtBroker: rejected
 //    (kNotAtBrokerReject); otherwise ignored. Sent and not acknowledged, pending part the new
 //    order (PendingNew or UnknownAtBroker) -> unknown now, wait kResend now, attempt carried
@@ -268,13 +305,30 @@ Decision decide_dispatch(const Order& o, Send requested, const std::optional<Wai
 //    kCancel, wait kDeadline, attempt + 1 (kStatusCancelLost). Event kStatus.
 //  * kInformational -> ignored (kInformational): journaled, nothing changes.
 //  * kUnhandled -> anomaly kUnhandledReport, alert, unchanged (kUnhandled): never dropped.
+//  * kConflictingDuplicate -> anomaly kExecIdConflict, alert, unchanged (the event shows both
+//    versions). kUnparseable -> anomaly kUnparseable, alert, unchanged.
+//  * kBust, kCorrection: exec_ref kUnknown or kAlreadyBusted -> anomaly kUnknownExecRef, alert,
+//    unchanged; otherwise as below with the events kFillBusted / kFillCorrected. kRestated ->
+//    event kRestated, unchanged (the totals check still runs).
+//  * kCancelRejectedUnknownOrder: PendingCancel, sent -> unknown (EvTimeout), event kUnknown,
+//    the resolution step now with the attempt carried (kCancelUnknownAtBroker): the broker is
+//    asked what it has instead of the order going back to live. UnknownAtBroker with a pending
+//    cancel -> event kResolution, unchanged, wait kept. Otherwise as kCancelRejected.
 //  * every other kind: apply(event). Refused -> anomaly with the refusal's reason, unchanged.
 //    Applied without any change -> ignored (kLateReport). Otherwise the event of the kind
 //    (a fill applied to a terminal order carries kFillAfterTerminal); the wait is cleared when
 //    the order is settled, kept while it still waits for the same answer, and set to a fresh
 //    deadline (attempt carried) when it left UnknownAtBroker for a pending state.
+//  * Totals, after any decision that is not an anomaly: broker_cum_qty becomes the larger of
+//    itself and facts.cum_qty (a bust or correction sets it to facts.cum_qty, else to the new
+//    cum). When it is ahead of cum_qty and grew, `also` is kFillsMissing with an alert, and a
+//    status request goes out when the broker can be asked (for a sent, non-terminal order,
+//    not for status answers, never in place of another send). Nothing is ever booked from it. Any
+//    report stating a CumQty clears `unverified`. kStatusUnsupported for an acknowledged order that
+//    waits for nothing sets `unverified`: event kUnverified (kUnverified).
 Decision triage_report(const Order& o, ReportKind kind, const OrderEvent& event,
-                       const std::optional<Wait>& wait, const BrokerRules& rules, TimestampUs now);
+                       const std::optional<Wait>& wait, const BrokerRules& rules, TimestampUs now,
+                       const ReportFacts& facts = {});
 
 // What the scheduler knows when an entry falls due.
 struct DueContext {

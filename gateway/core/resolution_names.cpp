@@ -52,6 +52,12 @@ constexpr std::array<std::pair<ReportKind, std::string_view>, kReportKindCount> 
     {ReportKind::kStatusUnsupported, "status_unsupported"},
     {ReportKind::kInformational, "informational"},
     {ReportKind::kUnhandled, "unhandled"},
+    {ReportKind::kBust, "bust"},
+    {ReportKind::kCorrection, "correction"},
+    {ReportKind::kRestated, "restated"},
+    {ReportKind::kCancelRejectedUnknownOrder, "cancel_rejected_unknown_order"},
+    {ReportKind::kConflictingDuplicate, "conflicting_duplicate"},
+    {ReportKind::kUnparseable, "unparseable"},
 }};
 
 constexpr std::array<std::pair<Send, std::string_view>, kSendCount> kSends{{
@@ -81,6 +87,11 @@ constexpr std::array<std::pair<EventType, std::string_view>, kEventTypeCount> kE
     {EventType::kAnomaly, "order.anomaly"},
     {EventType::kReportIgnored, "order.report_ignored"},
     {EventType::kUnknownReport, "order.unknown_report"},
+    {EventType::kFillBusted, "order.fill_busted"},
+    {EventType::kFillCorrected, "order.fill_corrected"},
+    {EventType::kRestated, "order.restated"},
+    {EventType::kFillsMissing, "order.fills_missing"},
+    {EventType::kUnverified, "order.unverified"},
 }};
 
 constexpr std::array<std::pair<AnomalyReason, std::string_view>, kAnomalyReasonCount> kAnomalies{{
@@ -91,6 +102,9 @@ constexpr std::array<std::pair<AnomalyReason, std::string_view>, kAnomalyReasonC
     {AnomalyReason::kFillAfterTerminal, "fill_after_terminal"},
     {AnomalyReason::kBrokerLostOrder, "broker_lost_order"},
     {AnomalyReason::kUnhandledReport, "unhandled_report"},
+    {AnomalyReason::kExecIdConflict, "exec_id_conflict"},
+    {AnomalyReason::kUnknownExecRef, "unknown_exec_ref"},
+    {AnomalyReason::kUnparseable, "unparseable_report"},
 }};
 
 constexpr std::array<std::pair<Reason, std::string_view>, kReasonCount> kReasons{{
@@ -131,6 +145,12 @@ constexpr std::array<std::pair<Reason, std::string_view>, kReasonCount> kReasons
     {Reason::kRequeue, "requeue"},
     {Reason::kScheduleContinues, "schedule_continues"},
     {Reason::kAttention, "attention"},
+    {Reason::kFillsMissing, "fills_missing"},
+    {Reason::kUnverified, "unverified"},
+    {Reason::kCancelUnknownAtBroker, "cancel_unknown_at_broker"},
+    {Reason::kExecIdConflict, "exec_id_conflict"},
+    {Reason::kUnknownExecRef, "unknown_exec_ref"},
+    {Reason::kUnparseable, "unparseable"},
 }};
 
 }  // namespace

@@ -28,6 +28,12 @@ EventType event_of(ReportKind k) {
       return EventType::kReplaceRejected;
     case ReportKind::kExpired:
       return EventType::kExpired;
+    case ReportKind::kBust:
+      return EventType::kFillBusted;
+    case ReportKind::kCorrection:
+      return EventType::kFillCorrected;
+    case ReportKind::kRestated:
+      return EventType::kRestated;
     default:
       return EventType::kStatus;
   }
@@ -143,7 +149,7 @@ Decision triage_duplicate(const Order& o, const std::optional<Wait>& wait, const
   return set_wait(std::move(d), Step::kQuery, now, carried(wait));
 }
 
-Decision triage_unsupported(const Order& o, const std::optional<Wait>& wait) {
+Decision triage_unsupported(const Order& o, const std::optional<Wait>& wait, TimestampUs now) {
   Decision d;
   d.reason = Reason::kStatusUnsupported;
   d.event = EventType::kResolution;
@@ -151,13 +157,76 @@ Decision triage_unsupported(const Order& o, const std::optional<Wait>& wait) {
   if (wait && wait->step == Step::kQuery && resend_of(o) != Send::kNothing) {
     return set_wait(std::move(d), Step::kResend, wait->due_us, wait->attempt);
   }
+  if (!wait && o.acknowledged && !awaits_broker(o) && !o.unverified) {
+    // A live order the broker will not confirm (typically asked after a reconnect): anything
+    // it sent while we were away and did not replay stays unseen. Listed for reconciliation.
+    Order after = o;
+    after.unverified = true;
+    after.updated_us = now;
+    d.order = std::move(after);
+    d.reason = Reason::kUnverified;
+    d.event = EventType::kUnverified;
+    d.detail = "the broker refused to confirm the order's state: reconcile it";
+  }
   return d;
 }
 
-}  // namespace
+Decision triage_cancel_unknown(const Order& o, const OrderEvent& event,
+                               const std::optional<Wait>& wait, const BrokerRules& rules,
+                               TimestampUs now);
 
-Decision triage_report(const Order& o, ReportKind kind, const OrderEvent& event,
-                       const std::optional<Wait>& wait, const BrokerRules& rules, TimestampUs now) {
+Decision anomaly(Reason reason, AnomalyReason why, std::string detail) {
+  Decision d;
+  d.reason = reason;
+  d.event = EventType::kAnomaly;
+  d.anomaly = why;
+  d.alert = true;
+  d.detail = std::move(detail);
+  return d;
+}
+
+bool is_status_kind(ReportKind k) {
+  return k == ReportKind::kStatus || k == ReportKind::kStatusUnknown ||
+         k == ReportKind::kStatusUnsupported;
+}
+
+// The totals check every non-anomalous decision goes through (resolution.h, "Totals").
+Decision check_totals(Decision d, const Order& before, ReportKind kind, const ReportFacts& facts,
+                      const BrokerRules& rules, TimestampUs now) {
+  if (d.event == EventType::kAnomaly) return d;
+  Order after = d.order.value_or(before);
+  Qty broker = after.broker_cum_qty;
+  if (kind == ReportKind::kBust || kind == ReportKind::kCorrection) {
+    broker = facts.cum_qty.value_or(after.cum_qty);
+  } else if (facts.cum_qty && *facts.cum_qty > broker) {
+    broker = *facts.cum_qty;
+  }
+  const bool unverified = after.unverified && !facts.cum_qty;
+  if (broker == after.broker_cum_qty && unverified == after.unverified) return d;
+  after.broker_cum_qty = broker;
+  after.unverified = unverified;
+  after.updated_us = now;
+  const bool grew =
+      fills_missing(after) && (!fills_missing(before) || broker > before.broker_cum_qty);
+  d.order = after;
+  if (!grew) return d;
+  d.also = EventType::kFillsMissing;
+  d.alert = true;
+  d.also_detail = "the broker reports cum " + broker.value.to_string() + ", the gateway has " +
+                  after.cum_qty.value.to_string() +
+                  " in fills: " + (broker.value - after.cum_qty.value).to_string() +
+                  " missing (never booked from the total; reconcile)";
+  if (d.send == Send::kNothing && rules.caps.status_query && !is_status_kind(kind) &&
+      after.send_attempts > 0 && !is_terminal(after.state)) {
+    d.send = Send::kStatusQuery;
+    d.uses_budget = true;
+  }
+  return d;
+}
+
+Decision triage(const Order& o, ReportKind kind, const OrderEvent& event,
+                const std::optional<Wait>& wait, const BrokerRules& rules, TimestampUs now,
+                const ReportFacts& facts) {
   const bool terminal = is_terminal(o.state);
   switch (kind) {
     case ReportKind::kStatusUnknown:
@@ -165,7 +234,7 @@ Decision triage_report(const Order& o, ReportKind kind, const OrderEvent& event,
       return triage_not_at_broker(o, wait, rules, now);
     case ReportKind::kStatusUnsupported:
       if (terminal) return ignored(Reason::kLateReport, "the broker refused the status request");
-      return triage_unsupported(o, wait);
+      return triage_unsupported(o, wait, now);
     case ReportKind::kDuplicateClOrdId:
       if (terminal) return ignored(Reason::kLateReport, "the broker already has this ClOrdID");
       return triage_duplicate(o, wait, rules, now);
@@ -173,15 +242,34 @@ Decision triage_report(const Order& o, ReportKind kind, const OrderEvent& event,
       return triage_status(o, event, wait, rules, now);
     case ReportKind::kInformational:
       return ignored(Reason::kInformational, "an informational report: nothing to apply");
-    case ReportKind::kUnhandled: {
+    case ReportKind::kUnhandled:
+      return anomaly(Reason::kUnhandled, AnomalyReason::kUnhandledReport,
+                     "the gateway does not apply this report: an operator must check the order");
+    case ReportKind::kConflictingDuplicate:
+      return anomaly(Reason::kExecIdConflict, AnomalyReason::kExecIdConflict,
+                     "the broker reused an ExecID of this order with other content: nothing "
+                     "applied, an operator must check the order");
+    case ReportKind::kUnparseable:
+      return anomaly(Reason::kUnparseable, AnomalyReason::kUnparseable,
+                     "the gateway could not read this message: nothing applied");
+    case ReportKind::kBust:
+    case ReportKind::kCorrection:
+      if (facts.exec_ref == ExecRef::kUnknown || facts.exec_ref == ExecRef::kAlreadyBusted) {
+        return anomaly(Reason::kUnknownExecRef, AnomalyReason::kUnknownExecRef,
+                       facts.exec_ref == ExecRef::kUnknown
+                           ? "the referenced fill (ExecRefID) was never booked: nothing applied"
+                           : "the referenced fill (ExecRefID) was already busted: nothing applied");
+      }
+      break;
+    case ReportKind::kRestated: {
       Decision d;
-      d.reason = Reason::kUnhandled;
-      d.event = EventType::kAnomaly;
-      d.anomaly = AnomalyReason::kUnhandledReport;
-      d.alert = true;
-      d.detail = "the gateway does not apply this report: an operator must check the order";
+      d.reason = Reason::kApplied;
+      d.event = EventType::kRestated;
+      if (const auto* r = std::get_if<EvRestated>(&event)) d.detail = r->reason;
       return d;
     }
+    case ReportKind::kCancelRejectedUnknownOrder:
+      return triage_cancel_unknown(o, event, wait, rules, now);
     default:
       break;
   }
@@ -198,6 +286,36 @@ Decision triage_report(const Order& o, ReportKind kind, const OrderEvent& event,
   Order after = std::move(applied->order);
   d.order = after;
   return settle_wait(std::move(d), o, after, wait, rules, now);
+}
+
+Decision triage_cancel_unknown(const Order& o, const OrderEvent& event,
+                               const std::optional<Wait>& wait, const BrokerRules& rules,
+                               TimestampUs now) {
+  if (o.state == OrderState::kPendingCancel && o.send_attempts > 0) {
+    Decision d;
+    d.reason = Reason::kCancelUnknownAtBroker;
+    d.event = EventType::kUnknown;
+    d.detail = "the broker refused the cancel as an unknown order: asking what it has";
+    d.order = must_apply(o, EvTimeout{}, now);
+    return set_wait(std::move(d), resolve_step(*d.order, rules), now, carried(wait));
+  }
+  if (o.state == OrderState::kUnknownAtBroker &&
+      o.state_before_pending == OrderState::kPendingCancel) {
+    Decision d;
+    d.reason = Reason::kCancelUnknownAtBroker;
+    d.event = EventType::kResolution;
+    d.detail = "the broker still refuses the cancel as an unknown order";
+    return d;
+  }
+  return triage(o, ReportKind::kCancelRejected, event, wait, rules, now, {});
+}
+
+}  // namespace
+
+Decision triage_report(const Order& o, ReportKind kind, const OrderEvent& event,
+                       const std::optional<Wait>& wait, const BrokerRules& rules, TimestampUs now,
+                       const ReportFacts& facts) {
+  return check_totals(triage(o, kind, event, wait, rules, now, facts), o, kind, facts, rules, now);
 }
 
 }  // namespace brokergw::core

@@ -21,6 +21,11 @@ void put_order_fields(json& body, const core::Order& o) {
   body["broker_order_id"] = o.broker_order_id;
   body["symbol"] = o.request.symbol;
   body["side"] = std::string(core::to_string(o.request.side));
+  if (core::fills_missing(o)) {
+    body["fills_missing"] = true;
+    body["broker_cum_qty"] = o.broker_cum_qty.value.to_string();
+  }
+  if (o.unverified) body["unverified"] = true;
 }
 
 void put_event_fields(json& body, const core::OrderEvent& ev) {
@@ -38,6 +43,16 @@ void put_event_fields(json& body, const core::OrderEvent& ev) {
   } else if (const auto* st = std::get_if<core::EvStatus>(&ev)) {
     body["broker_state"] = std::string(core::to_string(st->broker_state));
     body["broker_cum_qty"] = st->cum_qty.value.to_string();
+  } else if (const auto* b = std::get_if<core::EvBust>(&ev)) {
+    body["exec_ref_id"] = b->exec_ref_id;
+    body["last_qty"] = b->last_qty.value.to_string();
+    body["last_px"] = b->last_px.value.to_string();
+  } else if (const auto* c = std::get_if<core::EvCorrect>(&ev)) {
+    body["exec_ref_id"] = c->exec_ref_id;
+    body["old_qty"] = c->old_qty.value.to_string();
+    body["old_px"] = c->old_px.value.to_string();
+    body["last_qty"] = c->new_qty.value.to_string();
+    body["last_px"] = c->new_px.value.to_string();
   }
 }
 
@@ -68,13 +83,24 @@ store::StoredEvent render_event(const EventInput& in, core::TimestampUs now_us) 
     if (!r->exec_id.empty()) body["exec_id"] = r->exec_id;
     if (!r->cancel_id.empty()) body["client_cancel_id"] = r->cancel_id;
     if (r->possible_duplicate) body["possible_duplicate"] = true;
-    put_event_fields(body, r->event);
+    // Not for a status answer (its fields describe the broker's view, set just above it).
+    if (!r->unparseable) put_event_fields(body, r->event);
     const bool unapplied =
         in.type == core::EventType::kAnomaly || in.type == core::EventType::kReportIgnored ||
-        in.type == core::EventType::kUnknownReport || in.type == core::EventType::kResolution;
+        in.type == core::EventType::kUnknownReport || in.type == core::EventType::kResolution ||
+        in.type == core::EventType::kRestated;
     if (unapplied) {
       body["reported_as"] = std::string(core::to_string(adapters::report_kind(*r)));
       body["summary"] = r->summary;
+      // What the broker sent, for anything not applied that an operator may have to act on.
+      if (!r->raw.empty() && in.type != core::EventType::kReportIgnored &&
+          in.type != core::EventType::kResolution) {
+        body["raw_message"] = r->raw;
+      }
+    }
+    if (!r->first_seen.empty()) {
+      body["first_seen"] = r->first_seen;
+      body["this_report"] = r->content.describe();
     }
   }
   if (in.anomaly != core::AnomalyReason::kNone) {

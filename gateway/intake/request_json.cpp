@@ -306,6 +306,10 @@ nlohmann::json order_to_json(const core::Order& order, std::uint64_t version) {
   j["cancel_id"] = order.cancel_id;
   j["reject_reason"] = order.reject_reason;
   j["send_attempts"] = order.send_attempts;
+  // What an operator must reconcile with the broker (docs/EVENTS.md, "Missing fills").
+  j["broker_cum_qty"] = order.broker_cum_qty.value.to_string();
+  j["fills_missing"] = core::fills_missing(order);
+  j["unverified"] = order.unverified;
   j["version"] = version;
   j["created_at"] = format_timestamp(order.created_us);
   j["updated_at"] = format_timestamp(order.updated_us);

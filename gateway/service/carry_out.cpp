@@ -58,6 +58,14 @@ store::Status carry_out(store::WriteTxn& txn, const store::VersionedOrder& curre
     if (!seq) return tl::unexpected(seq.error());
     out.event_seq = *seq;
   }
+  if (d.also != core::EventType::kNone) {
+    events::EventInput in{
+        d.also,       &out.order, report, core::Reason::kFillsMissing, core::AnomalyReason::kNone,
+        d.also_detail};
+    auto seq = txn.append_event(events::render_event(in, now));
+    if (!seq) return tl::unexpected(seq.error());
+    out.event_seq = *seq;
+  }
   out.decision = std::move(d);
   return {};
 }
@@ -66,7 +74,8 @@ void after_commit(Shared& shared, const Carried& c, core::TimestampUs now) {
   const core::Decision& d = c.decision;
   const std::string& id = c.order.request.client_order_id;
   if (c.event_seq) {
-    shared.metrics.events_appended++;
+    shared.metrics.events_appended +=
+        (d.event != core::EventType::kNone) + (d.also != core::EventType::kNone);
     shared.notifier.advance(c.event_seq);
   }
   if (shared.tracker.update(c.order, c.version, c.attention, now)) {
@@ -95,10 +104,24 @@ void after_commit(Shared& shared, const Carried& c, core::TimestampUs now) {
       }
       break;
   }
+  if (d.also == core::EventType::kFillsMissing) {
+    shared.metrics.fills_missing++;
+    spdlog::error("order {}: fills missing at broker {}: {}", id, c.order.request.broker,
+                  d.also_detail);
+  }
+  if (d.event == core::EventType::kUnverified) {
+    spdlog::warn(
+        "order {}: broker {} would not confirm the order's state ({}): listed for "
+        "reconciliation",
+        id, c.order.request.broker, core::to_string(c.order.state));
+  }
   if (d.alert) {
     shared.metrics.operator_alerts++;
     spdlog::error("order {}: operator attention required at broker {}: {}", id,
-                  c.order.request.broker, d.detail);
+                  c.order.request.broker,
+                  d.also == core::EventType::kFillsMissing && d.event != core::EventType::kAnomaly
+                      ? d.also_detail
+                      : d.detail);
   }
 }
 

@@ -82,8 +82,8 @@ bool OrderService::broker_known(std::string_view name) const {
   return shared_->lane_for(name) != nullptr;
 }
 
-void OrderService::on_report(adapters::BrokerReport report) {
-  reports_->on_report(std::move(report));
+adapters::ReportOutcome OrderService::on_report(adapters::BrokerReport report) {
+  return reports_->on_report(std::move(report));
 }
 
 void OrderService::on_session_state(std::string_view broker, bool logged_on,
@@ -172,6 +172,8 @@ std::vector<BrokerStatus> OrderService::broker_status() const {
     b.unknown_orders = v.unknown;
     b.oldest_unknown_us = v.oldest_unknown_us;
     b.attention_total = v.attention_total;
+    b.fills_missing_orders = v.fills_missing;
+    b.unverified_orders = v.unverified;
     for (const auto& [id, since] : v.attention) b.attention.push_back({id, since});
     (void)shared_->store.read([&](store::ReadTxn& txn) -> store::Status {
       auto c = txn.count_open_orders(name);

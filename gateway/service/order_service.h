@@ -79,7 +79,7 @@ class OrderService final : public adapters::AdapterListener {
   const SessionAdmin& sessions() const { return *sessions_; }
 
   // adapters::AdapterListener
-  void on_report(adapters::BrokerReport report) override;
+  adapters::ReportOutcome on_report(adapters::BrokerReport report) override;
   void on_session_state(std::string_view broker, bool logged_on, std::string_view detail) override;
   void on_sequence_refused(std::string_view broker,
                            const adapters::SequenceRefusal& refusal) override;

@@ -5,10 +5,13 @@
 // durable (the transport may advance its sequence number when it returns). A store failure
 // stops the process instead (the broker resends the report after restart: nothing lost).
 //
-// Invariants: a report is de-duplicated by the broker's ExecID in the same transaction that
-// applies it; status answers (ExecType I and the status kinds) are never de-duplicated by
-// ExecID (brokers send ExecID 0 on them); every report that is not a duplicate is journaled,
-// applied or not (anomaly, ignored, unknown order), so no report is dropped silently.
+// Invariants: a report is de-duplicated in the same transaction that applies it, under
+// (broker, the order's ClOrdID, ExecID) and only when its content (core::ExecContent) is the
+// stored one's: the same ExecID with other content is an anomaly showing both. Status answers
+// (ExecType I and the status kinds) are never de-duplicated (brokers send ExecID 0 on them).
+// Every report that is not a duplicate is journaled, applied or not (anomaly, ignored, unknown
+// order), so no report is dropped silently. A bust or correction changes exactly the fill its
+// ExecRefID names, as booked in the stored report of that fill (ExecRecord).
 #pragma once
 
 #include "adapters/adapter.h"
@@ -19,7 +22,7 @@ namespace brokergw::service {
 class ReportIntake {
  public:
   explicit ReportIntake(Shared& shared) : shared_(shared) {}
-  void on_report(adapters::BrokerReport report);
+  adapters::ReportOutcome on_report(adapters::BrokerReport report);
 
  private:
   Shared& shared_;

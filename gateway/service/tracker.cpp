@@ -6,27 +6,32 @@ bool WaitTracker::update(const core::Order& order, std::uint64_t version, bool a
                          core::TimestampUs now) {
   const std::string& id = order.request.client_order_id;
   const bool unknown = order.state == core::OrderState::kUnknownAtBroker;
+  const bool missing = core::fills_missing(order);
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
   if (it != entries_.end() && it->second.version > version) return false;  // stale update
-  if (!unknown) {
+  const bool was_unknown = it != entries_.end() && it->second.unknown;
+  if (!unknown && !missing && !order.unverified) {
     if (it == entries_.end()) return false;
     entries_.erase(it);
-    return true;
+    return was_unknown;
   }
-  if (it == entries_.end()) {
+  if (it == entries_.end()) it = entries_.emplace(id, Entry{.broker = order.request.broker}).first;
+  Entry& e = it->second;
+  if (unknown && !was_unknown) {
     // Since when it is unknown: its last transition (kept across restarts), else now.
-    core::TimestampUs since = now;
+    e.unknown_since_us = now;
     if (!order.history.empty() &&
         order.history.back().state == core::OrderState::kUnknownAtBroker) {
-      since = order.history.back().at_us;
+      e.unknown_since_us = order.history.back().at_us;
     }
-    entries_.emplace(id, Entry{order.request.broker, since, attention, version});
-  } else {
-    it->second.attention = attention;
-    it->second.version = version;
   }
-  return false;
+  e.unknown = unknown;
+  e.attention = unknown && attention;
+  e.fills_missing = missing;
+  e.unverified = order.unverified;
+  e.version = version;
+  return was_unknown && !unknown;
 }
 
 WaitTracker::BrokerView WaitTracker::view(const std::string& broker, std::size_t limit) const {
@@ -34,6 +39,9 @@ WaitTracker::BrokerView WaitTracker::view(const std::string& broker, std::size_t
   std::lock_guard lock(mu_);
   for (const auto& [id, e] : entries_) {
     if (e.broker != broker) continue;
+    v.fills_missing += e.fills_missing;
+    v.unverified += e.unverified;
+    if (!e.unknown) continue;
     v.unknown++;
     if (v.oldest_unknown_us == 0 || e.unknown_since_us < v.oldest_unknown_us) {
       v.oldest_unknown_us = e.unknown_since_us;

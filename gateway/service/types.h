@@ -54,6 +54,8 @@ struct BrokerStatus {
   core::TimestampUs oldest_unknown_us = 0;  // since when the oldest one is unknown (0: none)
   std::vector<UnknownOrder> attention;      // out of attempts: an operator must look (bounded)
   std::size_t attention_total = 0;          // all of them, when the list above is cut
+  std::size_t fills_missing_orders = 0;     // orders whose broker CumQty is ahead of ours
+  std::size_t unverified_orders = 0;        // orders the broker would not confirm
   bool status_query_refused = false;        // the broker has refused status requests
   std::size_t resolution_in_flight = 0;     // status queries and resends awaiting an answer
 };
@@ -81,6 +83,10 @@ struct ServiceMetrics {
   std::atomic<std::uint64_t> reports_unknown_order{0};
   std::atomic<std::uint64_t> reports_ignored{0};  // late or redundant: journaled, unchanged
   std::atomic<std::uint64_t> broker_anomalies{0};
+  std::atomic<std::uint64_t> exec_id_conflicts{0};  // known ExecIDs with other content
+  std::atomic<std::uint64_t> fills_missing{0};      // times an order's broker CumQty moved ahead
+  std::atomic<std::uint64_t> fill_adjustments{0};   // busts and corrections applied
+  std::atomic<std::uint64_t> orders_unverified{0};  // orders the broker would not confirm
   std::atomic<std::uint64_t> events_appended{0};
   std::atomic<std::uint64_t> timeouts{0};  // orders that went unknown_at_broker on silence
   std::atomic<std::uint64_t> status_queries_sent{0};

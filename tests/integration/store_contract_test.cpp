@@ -226,6 +226,44 @@ TEST_P(StoreContract, OrdersInsertOnceAndCompareAndSet) {
   EXPECT_EQ(seen, 3u);
 }
 
+TEST_P(StoreContract, ExecRecordsAreKeptPerOrderWithTheirContent) {
+  ExecRecord fill;
+  fill.seen_us = 100;
+  fill.content = core::ExecContent{"F", core::Decimal::parse("5"), core::Decimal::parse("10"),
+                                   core::Decimal::parse("5")};
+  fill.booked_qty = core::Qty{*core::Decimal::parse("5")};
+  fill.booked_px = core::Price{*core::Decimal::parse("10")};
+  ASSERT_TRUE(write([&](WriteTxn& t) { return t.put_exec("brk1", "A-1", "1", fill); }));
+  auto find = [&](const char* order_id, const char* exec_id) {
+    return query<std::optional<ExecRecord>>(
+               [&](ReadTxn& t) { return t.find_exec("brk1", order_id, exec_id); })
+        .value();
+  };
+  ASSERT_TRUE(find("A-1", "1").has_value());
+  EXPECT_EQ(*find("A-1", "1"), fill);
+  // The same ExecID for another order (a broker that restarted its ExecIDs) is another key.
+  EXPECT_FALSE(find("A-2", "1").has_value());
+  EXPECT_FALSE(find("A-1", "2").has_value());
+  // A replacement (a bust of the fill) keeps the first-seen time, and one index entry.
+  ExecRecord busted = fill;
+  busted.busted = true;
+  busted.seen_us = 900;
+  ASSERT_TRUE(write([&](WriteTxn& t) { return t.put_exec("brk1", "A-1", "1", busted); }));
+  ASSERT_TRUE(find("A-1", "1").has_value());
+  EXPECT_TRUE(find("A-1", "1")->busted);
+  EXPECT_EQ(find("A-1", "1")->seen_us, 100);
+  auto stats = store().write_and_wait<CompactionStats>(
+      [](WriteTxn& t, std::optional<CompactionStats>& out) -> Status {
+        auto r = t.compact(0, 500, 10);
+        if (!r) return tl::unexpected(r.error());
+        out = *r;
+        return {};
+      });
+  ASSERT_TRUE(stats) << stats.error().detail;
+  EXPECT_EQ(stats->dedup_keys_deleted, 1u);
+  EXPECT_FALSE(find("A-1", "1").has_value());
+}
+
 TEST_P(StoreContract, BrokerIdsCancelsAndExecDedup) {
   ASSERT_TRUE(write([](WriteTxn& t) { return t.put_broker_order_id("brk1", "X-1", "A-1"); }));
   ASSERT_TRUE(write([](WriteTxn& t) { return t.put_broker_order_id("brk1", "X-1", "A-2"); }));

@@ -450,8 +450,9 @@ TEST(StoreExecSeen, KeyLengthLimitIsChecked) {
   TempDir dir;
   auto store = open_store(dir.path());
   ASSERT_TRUE(store);
-  // LMDB keys hold 511 bytes; the time index adds 8 to "brk1\0<exec_id>".
-  const std::size_t fits = 511 - 8 - 5;
+  // LMDB keys hold 511 bytes; the time index adds 8 to "brk1\0<client_order_id>\0<exec_id>"
+  // (client_order_id "" in this shorthand).
+  const std::size_t fits = 511 - 8 - 6;
   EXPECT_TRUE(mark_seen(*store, std::string(fits, 'x'), 1));
   Status too_long = mark_seen(*store, std::string(fits + 1, 'y'), 1);
   ASSERT_FALSE(too_long);
@@ -460,6 +461,49 @@ TEST(StoreExecSeen, KeyLengthLimitIsChecked) {
   EXPECT_FALSE(seen(*store, std::string(fits + 1, 'y')));
   // The stored key is compactable like any other.
   auto r = compact(*store, 0, 2, 10);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->dedup_keys_deleted, 1u);
+}
+
+TEST(StoreExecSeen, RecordsOfAnEarlierVersionReadAsLegacyDuplicates) {
+  TempDir dir;
+  { ASSERT_TRUE(open_store(dir.path())); }
+  // An earlier version keyed reports on broker '\0' ExecID, valued with the 8-byte time.
+  {
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    ASSERT_EQ(mdb_env_set_maxdbs(env, 16), 0);
+    ASSERT_EQ(mdb_env_open(env, dir.path().c_str(), 0, 0600), 0);
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    MDB_dbi seen_dbi;
+    MDB_dbi index_dbi;
+    ASSERT_EQ(mdb_dbi_open(txn, "exec_seen", 0, &seen_dbi), 0);
+    ASSERT_EQ(mdb_dbi_open(txn, "exec_seen_by_time", 0, &index_dbi), 0);
+    std::string key("brk1\0E-7", 8);
+    // The store's time bytes: big-endian, sign bit flipped (so keys sort like times).
+    std::string time(8, '\0');
+    std::uint64_t t = 42ull ^ (1ull << 63);
+    for (int i = 7; i >= 0; --i, t >>= 8) time[static_cast<std::size_t>(i)] = static_cast<char>(t);
+    std::string index = time + key;
+    MDB_val k{key.size(), key.data()};
+    MDB_val v{time.size(), time.data()};
+    ASSERT_EQ(mdb_put(txn, seen_dbi, &k, &v, 0), 0);
+    MDB_val ik{index.size(), index.data()};
+    MDB_val empty{0, nullptr};
+    ASSERT_EQ(mdb_put(txn, index_dbi, &ik, &empty, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+  }
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  auto found = query<std::optional<ExecRecord>>(
+      *store, [](ReadTxn& t) { return t.find_exec("brk1", "any-order", "E-7"); });
+  ASSERT_TRUE(found && found->has_value());
+  EXPECT_TRUE((*found)->legacy);
+  EXPECT_EQ((*found)->seen_us, 42);
+  // Compacted like any other key.
+  auto r = compact(*store, 0, 100, 10);
   ASSERT_TRUE(r) << r.error().detail;
   EXPECT_EQ(r->dedup_keys_deleted, 1u);
 }

@@ -16,16 +16,6 @@ using store::Status;
 using store::store_error;
 using store::StoreErrc;
 
-namespace {
-
-bool matches(const store::OrderFilter& f, const core::Order& o) {
-  return (!f.account || *f.account == o.request.account) &&
-         (!f.broker || *f.broker == o.request.broker) &&
-         (!f.symbol || *f.symbol == o.request.symbol) && (!f.state || *f.state == o.state);
-}
-
-}  // namespace
-
 template <class Base>
 Result<store::VersionedOrder> MemoryTxn<Base>::get_order(std::string_view client_order_id) {
   const auto& orders = t_.orders.read();
@@ -60,10 +50,14 @@ Result<store::CancelRecord> MemoryTxn<Base>::get_cancel(std::string_view client_
 }
 
 template <class Base>
-Result<bool> MemoryTxn<Base>::exec_seen(std::string_view broker, std::string_view exec_id) {
-  Result<std::string> key = broker_key(broker, exec_id);
+Result<std::optional<store::ExecRecord>> MemoryTxn<Base>::find_exec(
+    std::string_view broker, std::string_view client_order_id, std::string_view exec_id) {
+  Result<std::string> key = store::keys::exec_key(broker, client_order_id, exec_id);
   if (!key) return tl::unexpected(key.error());
-  return t_.exec_seen.read().count(*key) != 0;
+  const auto& seen = t_.exec_seen.read();
+  if (auto it = seen.find(*key); it != seen.end()) return std::optional(it->second);
+  // A legacy key (broker '\0' exec_id) is never written by this twin, so there is none to find.
+  return std::optional<store::ExecRecord>();
 }
 
 template <class Base>
@@ -73,7 +67,7 @@ Result<std::vector<store::VersionedOrder>> MemoryTxn<Base>::list_orders(
   const auto& orders = t_.orders.read();
   auto it = after.empty() ? orders.begin() : orders.upper_bound(after);
   for (; it != orders.end() && out.size() < limit; ++it) {
-    if (matches(filter, it->second->order)) out.push_back(*it->second);
+    if (store::keys::matches(filter, it->second->order)) out.push_back(*it->second);
   }
   return out;
 }

@@ -69,7 +69,7 @@ struct Tables {
   Cow<ByKey<std::shared_ptr<const store::VersionedOrder>>> orders;
   Cow<ByKey<std::string>> broker_ids;
   Cow<ByKey<store::CancelRecord>> cancels;
-  Cow<ByKey<core::TimestampUs>> exec_seen;
+  Cow<ByKey<store::ExecRecord>> exec_seen;  // seen_us is the first-seen time
   Cow<TimeIndex> exec_seen_by_time;
   Cow<std::map<std::uint64_t, std::shared_ptr<const store::StoredEvent>>> events;
   Cow<std::set<std::string, std::less<>>> open_orders;
@@ -116,7 +116,9 @@ class MemoryTxn : public Base {
   store::Result<std::string> find_by_broker_order_id(std::string_view broker,
                                                      std::string_view broker_order_id) override;
   store::Result<store::CancelRecord> get_cancel(std::string_view client_cancel_id) override;
-  store::Result<bool> exec_seen(std::string_view broker, std::string_view exec_id) override;
+  store::Result<std::optional<store::ExecRecord>> find_exec(std::string_view broker,
+                                                            std::string_view client_order_id,
+                                                            std::string_view exec_id) override;
   store::Result<std::vector<store::VersionedOrder>> list_orders(const store::OrderFilter& filter,
                                                                 std::string_view after,
                                                                 std::size_t limit) override;
@@ -163,8 +165,8 @@ class MemoryWriteTxn final : public MemoryTxn<store::WriteTxn> {
   store::Status put_broker_order_id(std::string_view broker, std::string_view broker_order_id,
                                     std::string_view client_order_id) override;
   store::Status insert_cancel(const store::CancelRecord& record) override;
-  store::Status mark_exec_seen(std::string_view broker, std::string_view exec_id,
-                               core::TimestampUs seen_at_us) override;
+  store::Status put_exec(std::string_view broker, std::string_view client_order_id,
+                         std::string_view exec_id, const store::ExecRecord& record) override;
   store::Result<std::uint64_t> append_event(const store::StoredEvent& event) override;
   store::Status set_published_seq(std::uint64_t seq) override;
   store::Result<store::CompactionStats> compact(core::TimestampUs events_before_us,

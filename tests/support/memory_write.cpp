@@ -171,27 +171,29 @@ Status MemoryWriteTxn::insert_cancel(const store::CancelRecord& record) {
   return {};
 }
 
-Status MemoryWriteTxn::mark_exec_seen(std::string_view broker, std::string_view exec_id,
-                                      core::TimestampUs seen_at_us) {
-  Result<std::string> key = broker_key(broker, exec_id);
-  if (Status s = check_faults("mark_exec_seen", key ? *key : std::string(broker), false); !s)
-    return s;
+Status MemoryWriteTxn::put_exec(std::string_view broker, std::string_view client_order_id,
+                                std::string_view exec_id, const store::ExecRecord& record) {
+  Result<std::string> key = store::keys::exec_key(broker, client_order_id, exec_id);
+  if (Status s = check_faults("put_exec", key ? *key : std::string(broker), false); !s) return s;
   if (!key) return tl::unexpected(key.error());
   if (8 + key->size() > kMaxKey) {
     return store_error(StoreErrc::kAborted,
                        "exec " + printable(*key) + ": key of " + std::to_string(key->size()) +
                            " bytes; an exec key holds " + std::to_string(kMaxKey - 8));
   }
+  if (Status s = storing("put_exec", *key); !s) return s;
   auto& seen = t_.exec_seen.write();
-  if (seen.count(*key) != 0) {
-    return store_error(StoreErrc::kAlreadyExists, "exec " + printable(*key) + " already seen");
-  }
-  if (Status s = storing("mark_exec_seen", *key); !s) return s;
-  auto& by_time = t_.exec_seen_by_time.write();
   save(seen, *key);
-  seen.emplace(*key, seen_at_us);
-  save_member(by_time, {seen_at_us, *key});
-  by_time.insert({seen_at_us, *key});
+  store::ExecRecord stored = record;
+  if (auto it = seen.find(*key); it != seen.end()) {
+    stored.seen_us = it->second.seen_us;  // a replacement keeps the first-seen time
+    it->second = stored;
+    return {};
+  }
+  auto& by_time = t_.exec_seen_by_time.write();
+  seen.emplace(*key, stored);
+  save_member(by_time, {stored.seen_us, *key});
+  by_time.insert({stored.seen_us, *key});
   return {};
 }
 

@@ -30,6 +30,10 @@ if(TARGET brokergw AND TARGET brokersim)
   brokergw_system_test(system_dialect system ${PROJECT_SOURCE_DIR}/tests/system/dialect_test.cpp)
   # A broker that reset its sequence numbers: alert, reconnect backoff, operator reset.
   brokergw_system_test(system_session system ${PROJECT_SOURCE_DIR}/tests/system/session_test.cpp)
+  # Counterparties that bend our assumptions as FIX allows: ExecIDs restarting at 1, ExecID 0
+  # on status answers, GapFill-only resends, refused status, busts, corrections, strays.
+  brokergw_system_test(system_counterparty system
+    ${PROJECT_SOURCE_DIR}/tests/system/counterparty_test.cpp)
   # The event pipeline; Kafka is librdkafka's mock cluster hosted by the test process.
   if(TARGET brokergw_kafka_mock)
     brokergw_system_test(system_events system

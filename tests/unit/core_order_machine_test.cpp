@@ -62,6 +62,9 @@ enum Col {
   kExpired,
   kTimeout,
   kStatus,
+  kBust,
+  kCorrect,
+  kRestated,
 };
 
 // The event used in each column. Orders have quantity 100; the Fill adds 10 @ 101; the Status
@@ -92,8 +95,14 @@ OrderEvent column_event(int col) {
       return EvExpired{};
     case kTimeout:
       return EvTimeout{};
-    default:
+    case kStatus:
       return EvStatus{OrderState::kPartiallyFilled, "B-1", q("40"), px("101")};
+    case kBust:
+      return EvBust{"E-B", q("10"), px("100")};
+    case kCorrect:
+      return EvCorrect{"E-C", q("10"), px("100"), q("5"), px("100")};
+    default:
+      return EvRestated{"corporate action"};
   }
 }
 
@@ -182,23 +191,24 @@ constexpr Outcome OverFill = Refused(RefusalReason::kOverFill);
 constexpr Outcome NotCancelable = Refused(RefusalReason::kNotCancelable);
 constexpr Outcome InFlight = Refused(RefusalReason::kCancelInFlight);
 constexpr Outcome NotReplaceable = Refused(RefusalReason::kNotReplaceable);
+constexpr Outcome Invalid = Refused(RefusalReason::kInvalidFill);
 
 // Rows in OrderState order, columns in event order (see Col). Read a row left to right against
 // the rules in order_machine.h.
 // clang-format off
 constexpr std::array<std::array<Outcome, kOrderEventCount>, kOrderStateCount> kTable = {{
-//          Send            Ack              Fill(10)                           Reject           CxlReq              Canceled         CxlRej          RplReq              Replaced        RplRej           Expired        Timeout       Status(PF,40)
-/*PendNew*/ {{To(PendingNew), To(New),        To(PartFilled),                    To(Rejected),    To(PendCancel),     To(Canceled),    Unexpected,     NotReplaceable,     Unexpected,     Unexpected,      To(Expired),   To(Unknown),  To(PartFilled)}},
-/*New    */ {{Unexpected,     Same,           To(PartFilled),                    Unexpected,      To(PendCancel),     To(Canceled),    Unexpected,     To(PendReplace),    Unexpected,     Unexpected,      To(Expired),   Same,         To(PartFilled)}},
-/*PartFil*/ {{Unexpected,     Same,           To(PartFilled),                    Unexpected,      To(PendCancel),     To(Canceled),    Unexpected,     To(PendReplace),    Unexpected,     Unexpected,      To(Expired),   Same,         To(PartFilled)}},
-/*Filled */ {{Unexpected,     Same,           OverFill,                          Unexpected,      NotCancelable,      Unexpected,      Same,           NotReplaceable,     Same,           Same,            Unexpected,    Same,         Same}},
-/*PendCxl*/ {{Unexpected,     Same,           To(PendCancel),                    Unexpected,      InFlight,           To(Canceled),    To(New),        NotReplaceable,     Unexpected,     Unexpected,      To(Expired),   To(Unknown),  To(PendCancel)}},
-/*Canceled*/{{Unexpected,     Same,           To(Canceled, "fill_after_canceled"), Unexpected,    NotCancelable,      Same,            Same,           NotReplaceable,     Same,           Same,            Unexpected,    Same,         To(Canceled, "fill_after_canceled")}},
-/*PendRpl*/ {{Unexpected,     Same,           To(PendReplace),                   Unexpected,      InFlight,           To(Canceled),    Unexpected,     NotReplaceable,     To(Replaced),   To(New),         To(Expired),   To(Unknown),  To(PendReplace)}},
-/*Replaced*/{{Unexpected,     Same,           To(Replaced, "fill_after_replaced"), Unexpected,    NotCancelable,      Unexpected,      Same,           NotReplaceable,     Same,           Same,            Unexpected,    Same,         To(Replaced, "fill_after_replaced")}},
-/*Rejected*/{{Unexpected,     To(Rejected),   To(Rejected, "fill_after_rejected"), Same,          NotCancelable,      Unexpected,      Same,           NotReplaceable,     Same,           Same,            Unexpected,    Same,         To(Rejected, "fill_after_rejected")}},
-/*Expired*/ {{Unexpected,     Same,           To(Expired, "fill_after_expired"), Unexpected,      NotCancelable,      Unexpected,      Same,           NotReplaceable,     Same,           Same,            Same,          Same,         To(Expired, "fill_after_expired")}},
-/*Unknown*/ {{To(Unknown),    To(New),        To(PartFilled),                    To(Rejected),    To(PendCancel),     To(Canceled),    Unexpected,     NotReplaceable,     Unexpected,     Unexpected,      To(Expired),   Same,         To(PartFilled)}},
+//          Send            Ack              Fill(10)                           Reject           CxlReq              Canceled         CxlRej          RplReq              Replaced        RplRej           Expired        Timeout       Status(PF,40)  Bust(10)        Correct(10->5)  Restated
+/*PendNew*/ {{To(PendingNew), To(New),        To(PartFilled),                    To(Rejected),    To(PendCancel),     To(Canceled),    Unexpected,     NotReplaceable,     Unexpected,     Unexpected,      To(Expired),   To(Unknown),  To(New),       Invalid,        Invalid,        Same}},
+/*New    */ {{Unexpected,     Same,           To(PartFilled),                    Unexpected,      To(PendCancel),     To(Canceled),    Unexpected,     To(PendReplace),    Unexpected,     Unexpected,      To(Expired),   Same,         Same,          Invalid,        Invalid,        Same}},
+/*PartFil*/ {{Unexpected,     Same,           To(PartFilled),                    Unexpected,      To(PendCancel),     To(Canceled),    Unexpected,     To(PendReplace),    Unexpected,     Unexpected,      To(Expired),   Same,         Same,          To(PartFilled), To(PartFilled), Same}},
+/*Filled */ {{Unexpected,     Same,           OverFill,                          Unexpected,      NotCancelable,      Unexpected,      Same,           NotReplaceable,     Same,           Same,            Unexpected,    Same,         Same,          To(PartFilled), To(PartFilled), Same}},
+/*PendCxl*/ {{Unexpected,     Same,           To(PendCancel),                    Unexpected,      InFlight,           To(Canceled),    To(New),        NotReplaceable,     Unexpected,     Unexpected,      To(Expired),   To(Unknown),  Same,          Invalid,        Invalid,        Same}},
+/*Canceled*/{{Unexpected,     Same,           To(Canceled, "fill_after_canceled"), Unexpected,    NotCancelable,      Same,            Same,           NotReplaceable,     Same,           Same,            Unexpected,    Same,         Same,          Invalid,        Invalid,        Same}},
+/*PendRpl*/ {{Unexpected,     Same,           To(PendReplace),                   Unexpected,      InFlight,           To(Canceled),    Unexpected,     NotReplaceable,     To(Replaced),   To(New),         To(Expired),   To(Unknown),  Same,          Invalid,        Invalid,        Same}},
+/*Replaced*/{{Unexpected,     Same,           To(Replaced, "fill_after_replaced"), Unexpected,    NotCancelable,      Unexpected,      Same,           NotReplaceable,     Same,           Same,            Unexpected,    Same,         Same,          Invalid,        Invalid,        Same}},
+/*Rejected*/{{Unexpected,     To(Rejected),   To(Rejected, "fill_after_rejected"), Same,          NotCancelable,      Unexpected,      Same,           NotReplaceable,     Same,           Same,            Unexpected,    Same,         To(Rejected),  Invalid,        Invalid,        Same}},
+/*Expired*/ {{Unexpected,     Same,           To(Expired, "fill_after_expired"), Unexpected,      NotCancelable,      Unexpected,      Same,           NotReplaceable,     Same,           Same,            Same,          Same,         Same,          Invalid,        Invalid,        Same}},
+/*Unknown*/ {{To(Unknown),    To(New),        To(PartFilled),                    To(Rejected),    To(PendCancel),     To(Canceled),    Unexpected,     NotReplaceable,     Unexpected,     Unexpected,      To(Expired),   Same,         To(New),       Invalid,        Invalid,        Same}},
 }};
 // clang-format on
 // Notes on cells that are not obvious from the rule names:
@@ -206,8 +216,11 @@ constexpr std::array<std::array<Outcome, kOrderEventCount>, kOrderStateCount> kT
 //    acknowledged on an order that never had them.
 //  * No cell ends in Filled (the column fill is 10 of 100); completing fills, in live and in
 //    pending states, are covered by the scenarios below.
-//  * Status in a terminal state other than Filled applies the missed fills (cum 0 -> 40) and
-//    flags them exactly as a fill would; in Filled the broker's smaller cum is ignored.
+//  * Status never books the broker's CumQty (40 here) as fills: it only moves the state where
+//    the rules adopt it (PendingNew, Unknown -> New: acknowledged with no fills of ours) and
+//    records what a never-acknowledged order lacked (Rejected).
+//  * Bust and Correct need a booked fill of at least 10: only PartiallyFilled (30) and Filled
+//    (100) have one; a Filled order busted or corrected to less is live again.
 
 class EveryStateEveryEvent : public ::testing::TestWithParam<std::tuple<int, int>> {};
 
@@ -469,15 +482,16 @@ TEST(OrderScenario, TimeoutUnknownThenStatusAdopted) {
   EXPECT_EQ(o.send_attempts, 2U);
   EXPECT_EQ(must(o, EvTimeout{}), o);  // a second timer changes nothing
 
+  // The broker says partially filled 25: the order is live and acknowledged, but 25 is not
+  // booked from the total (fills_missing is the resolution rules' flag, not a fill).
   const auto r = apply(o, EvStatus{OrderState::kPartiallyFilled, "B-9", q("25"), px("50.5")}, kNow);
   ASSERT_TRUE(r.has_value());
   EXPECT_TRUE(r->state_changed);
   EXPECT_EQ(r->anomaly, "");
-  EXPECT_EQ(r->order.state, OrderState::kPartiallyFilled);
-  EXPECT_EQ(r->order.cum_qty, q("25"));
-  EXPECT_EQ(r->order.leaves_qty, q("75"));
-  EXPECT_EQ(r->order.avg_price, px("50.5"));
-  EXPECT_TRUE(r->order.cum_notional == notional_of(q("25"), px("50.5")));
+  EXPECT_EQ(r->order.state, OrderState::kNew);
+  EXPECT_EQ(r->order.cum_qty, q("0"));
+  EXPECT_EQ(r->order.leaves_qty, q("100"));
+  EXPECT_EQ(r->order.avg_price, px("0"));
   EXPECT_TRUE(r->order.acknowledged);
   EXPECT_EQ(r->order.broker_order_id, "B-9");
   EXPECT_EQ(r->order.history.back().reason, "status: partially_filled");
@@ -491,9 +505,13 @@ TEST(OrderScenario, UnknownResolvedByStatusInEveryDirection) {
   EXPECT_EQ(rejected.state, OrderState::kRejected);
   EXPECT_EQ(rejected.reject_reason, "rejected per broker status");
   EXPECT_EQ(rejected.leaves_qty, q("0"));
+  // Filled at the broker, no fills here: live (New) until the fills arrive, never Filled.
   const Order filled = must(unknown, EvStatus{OrderState::kFilled, "B-1", q("100"), px("3")});
-  EXPECT_EQ(filled.state, OrderState::kFilled);
-  EXPECT_EQ(filled.avg_price, px("3"));
+  EXPECT_EQ(filled.state, OrderState::kNew);
+  EXPECT_EQ(filled.cum_qty, q("0"));
+  const Order ours_filled = must(must(filled, trade("100", "3")),
+                                 EvStatus{OrderState::kFilled, "B-1", q("100"), px("3")});
+  EXPECT_EQ(ours_filled.state, OrderState::kFilled);
   // Broker still pending-new: we stay pending-new but know the broker has it.
   const Order pending = must(unknown, EvStatus{OrderState::kPendingNew, "", q("0"), px("0")});
   EXPECT_EQ(pending.state, OrderState::kPendingNew);
@@ -501,7 +519,8 @@ TEST(OrderScenario, UnknownResolvedByStatusInEveryDirection) {
   // A pending cancel at the broker is adopted with the live state to come back to.
   const Order cxl = must(unknown, EvStatus{OrderState::kPendingCancel, "B-1", q("5"), px("3")});
   EXPECT_EQ(cxl.state, OrderState::kPendingCancel);
-  EXPECT_EQ(cxl.state_before_pending, OrderState::kPartiallyFilled);
+  EXPECT_EQ(cxl.state_before_pending, OrderState::kNew);
+  EXPECT_EQ(cxl.cum_qty, q("0"));
 }
 
 TEST(OrderScenario, CancelTimeoutThenCanceled) {
@@ -545,20 +564,69 @@ TEST(OrderScenario, StatusNeverLowersCum) {
   EXPECT_EQ(canceled.cum_qty, q("40"));
 }
 
-TEST(OrderScenario, StatusWithMissedFillsMovesStateLikeFills) {
+TEST(OrderScenario, StatusNeverBooksTheBrokersTotal) {
   Order o = must(make_order(request(), kT0), EvAck{"B-1"});
-  Order pf = must(o, EvStatus{OrderState::kPartiallyFilled, "B-1", q("30"), px("2")});
-  EXPECT_EQ(pf.state, OrderState::kPartiallyFilled);
-  EXPECT_EQ(pf.leaves_qty, q("70"));
-  // Ours pending cancel, broker reports everything filled: terminal broker state adopted.
+  // A larger broker total is not a fill: the order is unchanged (the rules flag it).
+  EXPECT_EQ(must(o, EvStatus{OrderState::kPartiallyFilled, "B-1", q("30"), px("2")}), o);
+  // Ours pending cancel, broker says filled while we have no fills: still pending here.
   o = must(o, EvCancelRequested{"C-1"});
-  const Order filled = must(o, EvStatus{OrderState::kFilled, "B-1", q("100"), px("2")});
+  const Order pc = must(o, EvStatus{OrderState::kFilled, "B-1", q("100"), px("2")});
+  EXPECT_EQ(pc.state, OrderState::kPendingCancel);
+  EXPECT_EQ(pc.cum_qty, q("0"));
+  // With our own fills complete the broker's Filled is adopted.
+  const Order filled =
+      must(must(o, trade("100", "2")), EvStatus{OrderState::kFilled, "B-1", q("100"), px("2")});
   EXPECT_EQ(filled.state, OrderState::kFilled);
   EXPECT_EQ(filled.leaves_qty, q("0"));
-  // Ours pending cancel, broker says partially filled: stays pending, returns to PF later.
-  const Order pc = must(o, EvStatus{OrderState::kPartiallyFilled, "B-1", q("30"), px("2")});
-  EXPECT_EQ(pc.state, OrderState::kPendingCancel);
-  EXPECT_EQ(pc.state_before_pending, OrderState::kPartiallyFilled);
+}
+
+TEST(OrderScenario, BustTakesBackExactlyTheBookedFill) {
+  Order o = must(make_order(request(), kT0), EvAck{"B-1"});
+  o = must(o, trade("30", "100.10", "E1"));
+  o = must(o, trade("70", "100.20", "E2"));
+  ASSERT_EQ(o.state, OrderState::kFilled);
+  const Order busted = must(o, EvBust{"E2", q("70"), px("100.20")});
+  EXPECT_EQ(busted.state, OrderState::kPartiallyFilled);  // live again: 70 to fill
+  EXPECT_EQ(busted.cum_qty, q("30"));
+  EXPECT_EQ(busted.leaves_qty, q("70"));
+  EXPECT_EQ(busted.avg_price, px("100.1"));
+  EXPECT_TRUE(busted.cum_notional == notional_of(q("30"), px("100.10")));
+  EXPECT_EQ(busted.history.back().reason, "bust 70@100.2 exec E2");
+  const Order none = must(busted, EvBust{"E1", q("30"), px("100.10")});
+  EXPECT_EQ(none.state, OrderState::kNew);
+  EXPECT_EQ(none.cum_qty, q("0"));
+  EXPECT_EQ(none.avg_price, px("0"));
+  EXPECT_EQ(apply(none, EvBust{"E1", q("30"), px("100.10")}, kNow).error().reason,
+            RefusalReason::kInvalidFill);
+  // A bust on a canceled order keeps it canceled (leaves stay 0).
+  Order canceled = must(must(busted, EvCancelRequested{"C-1"}), EvCanceled{""});
+  const Order cb = must(canceled, EvBust{"E1", q("30"), px("100.10")});
+  EXPECT_EQ(cb.state, OrderState::kCanceled);
+  EXPECT_EQ(cb.cum_qty, q("0"));
+  EXPECT_EQ(cb.leaves_qty, q("0"));
+}
+
+TEST(OrderScenario, CorrectionReplacesTheBookedAmountsExactly) {
+  Order o = must(make_order(request(), kT0), EvAck{"B-1"});
+  o = must(o, trade("40", "10", "E1"));
+  o = must(o, trade("60", "11", "E2"));
+  ASSERT_EQ(o.state, OrderState::kFilled);
+  // Price corrected: still filled, average exact: (40*10 + 60*10.5) / 100 = 10.3.
+  const Order px_fix = must(o, EvCorrect{"E2", q("60"), px("11"), q("60"), px("10.5")});
+  EXPECT_EQ(px_fix.state, OrderState::kFilled);
+  EXPECT_EQ(px_fix.avg_price, px("10.3"));
+  // Quantity corrected down: live again with 10 to fill.
+  const Order less = must(o, EvCorrect{"E2", q("60"), px("11"), q("50"), px("11")});
+  EXPECT_EQ(less.state, OrderState::kPartiallyFilled);
+  EXPECT_EQ(less.cum_qty, q("90"));
+  EXPECT_EQ(less.leaves_qty, q("10"));
+  // Up beyond the order quantity: refused, nothing changes.
+  EXPECT_EQ(apply(less, EvCorrect{"E1", q("40"), px("10"), q("51"), px("10")}, kNow).error().reason,
+            RefusalReason::kOverFill);
+  const Order up = must(less, EvCorrect{"E1", q("40"), px("10"), q("50"), px("10")});
+  EXPECT_EQ(up.state, OrderState::kFilled);
+  // The same amounts: nothing to do.
+  EXPECT_EQ(must(up, EvCorrect{"E1", q("50"), px("10"), q("50"), px("10")}), up);
 }
 
 TEST(OrderScenario, MalformedStatusIsRefused) {

@@ -152,6 +152,9 @@ TEST(EventNames, EveryAlternativeHasItsName) {
       {EvExpired{}, "expired"},
       {EvTimeout{}, "timeout"},
       {EvStatus{}, "status"},
+      {EvBust{}, "bust"},
+      {EvCorrect{}, "correction"},
+      {EvRestated{}, "restated"},
   };
   static_assert(std::variant_size_v<OrderEvent> == kOrderEventCount);
   ASSERT_EQ(std::size(events), static_cast<std::size_t>(kOrderEventCount));

@@ -384,9 +384,23 @@ class Sim {
       }
       case ReportKind::kStatusUnknown:
         return EvStatus{OrderState::kRejected, "", Qty{}, Price{}};
+      case ReportKind::kBust:
+        return EvBust{"E-1", Qty{Decimal::from_units(rng_.below(60))},
+                      Price{Decimal::from_units(rng_.below(20))}};
+      case ReportKind::kCorrection:
+        return EvCorrect{"E-1", Qty{Decimal::from_units(rng_.below(60))},
+                         Price{Decimal::from_units(rng_.below(20))},
+                         Qty{Decimal::from_units(rng_.below(60))},
+                         Price{Decimal::from_units(rng_.below(20))}};
+      case ReportKind::kRestated:
+        return EvRestated{"r"};
+      case ReportKind::kCancelRejectedUnknownOrder:
+        return EvCancelRejected{"unknown order"};
       case ReportKind::kStatusUnsupported:
       case ReportKind::kInformational:
       case ReportKind::kUnhandled:
+      case ReportKind::kConflictingDuplicate:
+      case ReportKind::kUnparseable:
         return EvStatus{};
     }
     return EvStatus{};

@@ -165,8 +165,11 @@ std::string violation(Fn fn, const Order& in, const std::optional<Wait>& in_wait
     check_invariants(*d.order);  // aborts on a break the restatement above missed
     if (!(d.order->request == in.request)) return "decision.order has another request";
     if (d.order->created_us != in.created_us) return "decision.order has another created_us";
-    if (d.order->cum_qty < in.cum_qty) return "decision.order moved cum_qty down";
-    if (is_terminal(in.state) && !is_terminal(d.order->state)) {
+    // Only a bust or correction takes fills back, and only it revives a Filled order.
+    const bool adjusts = d.event == EventType::kFillBusted || d.event == EventType::kFillCorrected;
+    if (d.order->cum_qty < in.cum_qty && !adjusts) return "decision.order moved cum_qty down";
+    if (is_terminal(in.state) && !is_terminal(d.order->state) &&
+        !(adjusts && in.state == OrderState::kFilled)) {
       return "decision.order left the terminal state " + std::string(to_string(in.state));
     }
     if (in.acknowledged && !d.order->acknowledged) return "decision.order lost acknowledged";
@@ -324,6 +327,29 @@ std::string violation(Fn fn, const Order& in, const std::optional<Wait>& in_wait
       break;
     case EventType::kUnknownReport:
       return bad_event("from a decision about a known order");
+    case EventType::kFillBusted:
+      if (!(after.cum_qty < in.cum_qty)) return bad_event("without a fill taken back");
+      break;
+    case EventType::kFillCorrected:
+      if (after.cum_qty == in.cum_qty && after.cum_notional == in.cum_notional) {
+        return bad_event("without a fill changed");
+      }
+      break;
+    case EventType::kRestated:
+      if (after.state != in.state || after.cum_qty != in.cum_qty) {
+        return bad_event("but the order's state or fills changed");
+      }
+      break;
+    case EventType::kFillsMissing:
+      return bad_event("as a decision's main event (it is only ever `also`)");
+    case EventType::kUnverified:
+      if (!after.unverified) return bad_event("but the order is not marked unverified");
+      break;
+  }
+  if (d.also != EventType::kNone) {
+    if (d.also != EventType::kFillsMissing) return "`also` is not order.fills_missing";
+    if (!fills_missing(after)) return "order.fills_missing for an order with no fills missing";
+    if (!d.alert) return "order.fills_missing without an alert";
   }
   if (is_refusal_anomaly(d.anomaly)) {
     if (d.event != EventType::kAnomaly) return "a refused report journaled as something else";
@@ -822,6 +848,15 @@ void expect_triage_rule(const Order& o, const std::optional<Wait>& w, const Colu
 
     case ReportKind::kStatusUnsupported:
       if (is_terminal(o.state)) return expect_ignored(o, d);
+      if (!w && o.acknowledged && !awaits_broker(o)) {
+        // A live order the broker will not confirm: listed for reconciliation.
+        EXPECT_EQ(d.event, EventType::kUnverified);
+        EXPECT_EQ(d.reason, Reason::kUnverified);
+        ASSERT_TRUE(d.order.has_value());
+        EXPECT_TRUE(d.order->unverified);
+        EXPECT_EQ(d.send, Send::kNothing);
+        return;
+      }
       EXPECT_EQ(d.event, EventType::kResolution);
       EXPECT_EQ(d.reason, Reason::kStatusUnsupported);
       EXPECT_TRUE(unchanged(o, d));
@@ -1465,15 +1500,104 @@ TEST(ResolutionRows, StatusPendingNewOnUnknownIsADeadlineWithTheAttemptCarried) 
 
 TEST(ResolutionRows, StatusAdoptedSettlesAndClears) {
   const Order o = build(V::kUnknownNew);
+  ReportFacts facts;
+  facts.cum_qty = q("25");
   const Decision d = triage_report(
       o, ReportKind::kStatus, EvStatus{OrderState::kPartiallyFilled, "B-9", q("25"), px("50.5")},
-      Wait{Step::kQuery, kWaitDue, 3}, kAskRules, kNow);
+      Wait{Step::kQuery, kWaitDue, 3}, kAskRules, kNow, facts);
   EXPECT_EQ(d.reason, Reason::kStatusAdopted) << describe(d);
   EXPECT_EQ(d.event, EventType::kStatus);
   EXPECT_EQ(d.schedule, ScheduleOp::kClear);
   ASSERT_TRUE(d.order.has_value());
-  EXPECT_EQ(d.order->state, OrderState::kPartiallyFilled);
-  EXPECT_EQ(d.order->cum_qty, q("25"));
+  // Live and acknowledged; the broker's 25 is not booked: the order is flagged instead.
+  EXPECT_EQ(d.order->state, OrderState::kNew);
+  EXPECT_EQ(d.order->cum_qty, q("0"));
+  EXPECT_EQ(d.order->broker_cum_qty, q("25"));
+  EXPECT_TRUE(fills_missing(*d.order));
+  EXPECT_EQ(d.also, EventType::kFillsMissing);
+  EXPECT_TRUE(d.alert);
+  EXPECT_EQ(d.send, Send::kNothing) << "a status answer itself never asks again";
+}
+
+TEST(ResolutionRows, FillsMissingAreFlaggedAskedForAndNeverBooked) {
+  Order o = build(V::kNew);
+  ReportFacts facts;
+  facts.cum_qty = q("30");  // the broker's total after this 10: 20 we never saw
+  const Decision d = triage_report(o, ReportKind::kFill, EvFill{"E-3", "B-1", q("10"), px("101")},
+                                   std::nullopt, kAskRules, kNow, facts);
+  EXPECT_EQ(d.event, EventType::kFill) << describe(d);
+  ASSERT_TRUE(d.order.has_value());
+  EXPECT_EQ(d.order->cum_qty, q("10"));
+  EXPECT_EQ(d.order->broker_cum_qty, q("30"));
+  EXPECT_EQ(d.also, EventType::kFillsMissing);
+  EXPECT_NE(d.also_detail.find("20 missing"), std::string::npos) << d.also_detail;
+  EXPECT_TRUE(d.alert);
+  EXPECT_EQ(d.send, Send::kStatusQuery);
+  // Without status requests: flagged, nothing sent.
+  const Decision n = triage_report(o, ReportKind::kFill, EvFill{"E-3", "B-1", q("10"), px("101")},
+                                   std::nullopt, kAskNoCaps, kNow, facts);
+  EXPECT_EQ(n.also, EventType::kFillsMissing);
+  EXPECT_EQ(n.send, Send::kNothing);
+  // The missing fills arrive (out of order): the flag clears, no second alert.
+  const Order flagged = *d.order;
+  facts.cum_qty = q("20");
+  const Decision late =
+      triage_report(flagged, ReportKind::kFill, EvFill{"E-2", "B-1", q("20"), px("100")},
+                    std::nullopt, kAskRules, kNow, facts);
+  ASSERT_TRUE(late.order.has_value());
+  EXPECT_EQ(late.order->cum_qty, q("30"));
+  EXPECT_FALSE(fills_missing(*late.order));
+  EXPECT_EQ(late.also, EventType::kNone);
+  EXPECT_FALSE(late.alert);
+  // Behind (out of order, after the fact): nothing moves back, nothing is flagged.
+  facts.cum_qty = q("10");
+  const Decision behind = triage_report(*late.order, ReportKind::kAck, EvAck{"B-1"}, std::nullopt,
+                                        kAskRules, kNow, facts);
+  EXPECT_EQ(behind.event, EventType::kReportIgnored);
+  EXPECT_FALSE(behind.order.has_value());
+}
+
+TEST(ResolutionRows, BustsAndCorrectionsOfUnknownFillsAreAnomalies) {
+  Order o = build(V::kNew);
+  for (ExecRef ref : {ExecRef::kUnknown, ExecRef::kAlreadyBusted}) {
+    ReportFacts facts;
+    facts.exec_ref = ref;
+    const Decision d = triage_report(o, ReportKind::kBust, EvBust{"E-9", q("10"), px("1")},
+                                     std::nullopt, kAskRules, kNow, facts);
+    EXPECT_EQ(d.event, EventType::kAnomaly);
+    EXPECT_EQ(d.anomaly, AnomalyReason::kUnknownExecRef);
+    EXPECT_TRUE(d.alert);
+    EXPECT_FALSE(d.order.has_value());
+  }
+}
+
+TEST(ResolutionRows, CancelRejectedAsUnknownOrderAsksInsteadOfGoingLive) {
+  const Order o = build(V::kPendingCancelSent);
+  const Decision d =
+      triage_report(o, ReportKind::kCancelRejectedUnknownOrder, EvCancelRejected{"unknown"},
+                    Wait{Step::kDeadline, kWaitDue, 0}, kAskRules, kNow);
+  EXPECT_EQ(d.reason, Reason::kCancelUnknownAtBroker) << describe(d);
+  EXPECT_EQ(d.event, EventType::kUnknown);
+  ASSERT_TRUE(d.order.has_value());
+  EXPECT_EQ(d.order->state, OrderState::kUnknownAtBroker);
+  EXPECT_EQ(d.order->state_before_pending, OrderState::kPendingCancel);
+  EXPECT_EQ(d.wait, (Wait{Step::kQuery, kNow, 0}));
+}
+
+TEST(ResolutionRows, StatusRefusedForALiveOrderMarksItUnverified) {
+  const Order o = build(V::kPartiallyFilled);
+  const Decision d =
+      triage_report(o, ReportKind::kStatusUnsupported, EvStatus{}, std::nullopt, kAskRules, kNow);
+  EXPECT_EQ(d.event, EventType::kUnverified) << describe(d);
+  ASSERT_TRUE(d.order.has_value());
+  EXPECT_TRUE(d.order->unverified);
+  // A later report stating the order's totals clears it.
+  ReportFacts facts;
+  facts.cum_qty = d.order->cum_qty;
+  const Decision later =
+      triage_report(*d.order, ReportKind::kAck, EvAck{"B-1"}, std::nullopt, kAskRules, kNow, facts);
+  ASSERT_TRUE(later.order.has_value());
+  EXPECT_FALSE(later.order->unverified);
 }
 
 TEST(ResolutionRows, StatusUnknownOnSentUnacknowledgedPendingNewResendsNow) {
@@ -1620,8 +1744,8 @@ TEST(ResolutionRows, StatusShowsTheLostCancelLiveSoTheCancelGoesAgain) {
   ASSERT_TRUE(d.order.has_value());
   EXPECT_EQ(d.order->state, OrderState::kPendingCancel);
   EXPECT_EQ(d.order->cancel_id, "C-1");
-  EXPECT_EQ(d.order->state_before_pending, OrderState::kPartiallyFilled);
-  EXPECT_EQ(d.order->cum_qty, q("20"));
+  EXPECT_EQ(d.order->state_before_pending, live_state(o));
+  EXPECT_EQ(d.order->cum_qty, o.cum_qty) << "the broker's total is never booked";
   EXPECT_EQ(d.wait, (Wait{Step::kDeadline, kNow + kAckUs, 3}));
 }
 

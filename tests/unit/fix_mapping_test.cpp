@@ -172,19 +172,99 @@ TEST(FixMapping, cancelRejectOfACanceledOrderSaysCanceled) {
   EXPECT_EQ(adapters::report_kind(**r), core::ReportKind::kCanceled);
 }
 
-TEST(FixMapping, bustsCorrectionsAndRestatementsAreReportedNotDropped) {
-  for (const char* et : {"H", "G", "D"}) {
-    FIX::Message m;
-    m.setString(with_soh(std::string("8=FIX.4.4|9=0|35=8|34=12|49=SIMBROKER|56=BROKERGW|"
-                                     "52=20261125-14:00:00|11=ord-1|17=E9|37=SIM-1|39=2|150=") +
-                         et + "|54=1|55=AAPL|151=0|14=100|6=10|10=000|"),
-                false);
-    auto r = parse_execution_report(m, "sim");
-    ASSERT_TRUE(r && r->has_value()) << et;
-    EXPECT_TRUE((*r)->unhandled) << et;
-    EXPECT_EQ(adapters::report_kind(**r), core::ReportKind::kUnhandled) << et;
-    EXPECT_EQ((*r)->client_order_id, "ord-1");
-  }
+FIX::Message report_of(const std::string& body) {
+  FIX::Message m;
+  m.setString(with_soh("8=FIX.4.4|9=0|35=8|34=12|49=SIMBROKER|56=BROKERGW|52=20261125-14:00:00|" +
+                       body + "|10=000|"),
+              false);
+  return m;
+}
+
+TEST(FixMapping, bustsCorrectionsAndRestatementsBecomeTheirOwnEvents) {
+  // FIX 4.4: ExecType H (Trade Cancel) and G (Trade Correct) name the fill in ExecRefID(19).
+  auto bust = parse_execution_report(
+      report_of("11=ord-1|17=E9|19=E5|37=SIM-1|39=1|150=H|54=1|55=AAPL|151=60|14=40|6=10|32=60|"
+                "31=10"),
+      "sim");
+  ASSERT_TRUE(bust && bust->has_value()) << (bust ? "" : bust.error());
+  EXPECT_EQ(adapters::report_kind(**bust), core::ReportKind::kBust);
+  EXPECT_EQ((*bust)->exec_ref_id, "E5");
+  EXPECT_EQ((*bust)->content.cum_qty, core::Decimal::parse("40"));
+  EXPECT_EQ((*bust)->content.exec_type, "H");
+
+  auto corr = parse_execution_report(
+      report_of("11=ord-1|17=E10|19=E5|37=SIM-1|39=2|150=G|54=1|55=AAPL|151=0|14=100|6=9.5|"
+                "32=60|31=9.5"),
+      "sim");
+  ASSERT_TRUE(corr && corr->has_value());
+  EXPECT_EQ(adapters::report_kind(**corr), core::ReportKind::kCorrection);
+  const auto& ev = std::get<core::EvCorrect>((*corr)->event);
+  EXPECT_EQ(ev.exec_ref_id, "E5");
+  EXPECT_EQ(ev.new_qty.value, *core::Decimal::parse("60"));
+  EXPECT_EQ(ev.new_px.value, *core::Decimal::parse("9.5"));
+
+  auto restated = parse_execution_report(
+      report_of("11=ord-1|17=E11|37=SIM-1|39=1|150=D|378=1|54=1|55=AAPL|151=60|14=40|6=10"), "sim");
+  ASSERT_TRUE(restated && restated->has_value());
+  EXPECT_EQ(adapters::report_kind(**restated), core::ReportKind::kRestated);
+
+  // A bust without ExecRefID cannot be applied: an error naming the field.
+  auto no_ref = parse_execution_report(
+      report_of("11=ord-1|17=E12|37=SIM-1|39=1|150=H|54=1|55=AAPL|151=60|14=40|6=10"), "sim");
+  ASSERT_FALSE(no_ref);
+  EXPECT_NE(no_ref.error().find("ExecRefID(19)"), std::string::npos) << no_ref.error();
+}
+
+TEST(FixMapping, fix42ExecTransTypeSaysBustCorrectAndStatus) {
+  // FIX 4.2: a fill is ExecType 1/2; ExecTransType(20) 1 cancels and 2 corrects ExecRefID.
+  auto bust = parse_execution_report(
+      report_of("11=ord-1|17=E9|19=E5|20=1|37=SIM-1|39=1|150=2|54=1|55=AAPL|151=60|14=40|6=10|"
+                "32=60|31=10"),
+      "sim");
+  ASSERT_TRUE(bust && bust->has_value());
+  EXPECT_EQ(adapters::report_kind(**bust), core::ReportKind::kBust);
+  EXPECT_EQ((*bust)->content.exec_type, "2/1");
+  auto corr = parse_execution_report(
+      report_of("11=ord-1|17=E9|19=E5|20=2|37=SIM-1|39=2|150=2|54=1|55=AAPL|151=0|14=100|6=10|"
+                "32=60|31=10"),
+      "sim");
+  ASSERT_TRUE(corr && corr->has_value());
+  EXPECT_EQ(adapters::report_kind(**corr), core::ReportKind::kCorrection);
+  auto status = parse_execution_report(
+      report_of("11=ord-1|17=0|20=3|37=SIM-1|39=1|150=1|54=1|55=AAPL|151=60|14=40|6=10"), "sim");
+  ASSERT_TRUE(status && status->has_value());
+  EXPECT_EQ(adapters::report_kind(**status), core::ReportKind::kStatus);
+  auto fill = parse_execution_report(
+      report_of("11=ord-1|17=E7|20=0|37=SIM-1|39=1|150=1|54=1|55=AAPL|151=60|14=40|6=10|32=40|"
+                "31=10"),
+      "sim");
+  ASSERT_TRUE(fill && fill->has_value());
+  EXPECT_EQ(adapters::report_kind(**fill), core::ReportKind::kFill);
+  auto bad = parse_execution_report(
+      report_of("11=ord-1|17=E7|20=9|37=SIM-1|39=1|150=1|54=1|55=AAPL|151=60|14=40|6=10"), "sim");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("ExecTransType(20)"), std::string::npos);
+}
+
+TEST(FixMapping, cancelRejectForAnUnknownOrderIsItsOwnKind) {
+  FIX::Message m;
+  m.setString(with_soh("8=FIX.4.4|9=0|35=9|34=12|49=SIMBROKER|56=BROKERGW|52=20261125-14:00:00|"
+                       "11=cxl-1|41=ord-1|37=NONE|39=8|434=1|102=1|58=unknown order|10=000|"),
+              false);
+  auto r = parse_cancel_reject(m, "sim");
+  ASSERT_TRUE(r && r->has_value());
+  EXPECT_EQ(adapters::report_kind(**r), core::ReportKind::kCancelRejectedUnknownOrder);
+}
+
+TEST(FixMapping, anUnreadableReportKeepsItsRawTextAndIds) {
+  const FIX::Message m = report_of("11=ord-1|17=E9|37=SIM-1|39=1|150=F|54=1|55=AAPL|32=abc|31=1");
+  auto r = parse_execution_report(m, "sim");
+  ASSERT_FALSE(r);
+  const adapters::BrokerReport u = unparseable_report(m, "sim", r.error());
+  EXPECT_EQ(adapters::report_kind(u), core::ReportKind::kUnparseable);
+  EXPECT_EQ(u.client_order_id, "ord-1");
+  EXPECT_NE(u.raw.find("32=abc"), std::string::npos) << u.raw;
+  EXPECT_NE(u.summary.find("LastQty(32)"), std::string::npos) << u.summary;
 }
 
 TEST(FixMapping, informationalExecTypesAreReportedAsInformational) {
