@@ -200,6 +200,13 @@ void HttpApi::Impl::metrics_route() {
              std::to_string(b.fills_missing_orders) + "\n";
     }
     out +=
+        "# HELP brokergw_broker_status_query_refused 1 once the broker refused a status request.\n"
+        "# TYPE brokergw_broker_status_query_refused gauge\n";
+    for (const auto& b : brokers) {
+      out += "brokergw_broker_status_query_refused{broker=\"" + b.name + "\"} " +
+             (b.status_query_refused ? "1" : "0") + "\n";
+    }
+    out +=
         "# HELP brokergw_orders_open Non-terminal orders.\n"
         "# TYPE brokergw_orders_open gauge\n";
     for (const auto& b : brokers) {
