@@ -103,6 +103,7 @@ struct Coverage {
   int ended_settled = 0;
   int ended_attention = 0;
   int restarts = 0;
+  int fills_missing = 0;  // decisions that flagged fills the broker's total says we lack
 };
 
 struct Inbound {
@@ -110,6 +111,7 @@ struct Inbound {
   ReportKind kind;
   OrderEvent event;
   bool answers_resolution;  // an answer to a status query or resend: releases budget
+  std::optional<Qty> cum;   // the broker's CumQty when it sent the report (it has the order)
 };
 
 class Sim {
@@ -220,6 +222,7 @@ class Sim {
   void execute(Fn fn, const Decision& d, const Order& in, const std::optional<Wait>& in_wait,
                std::optional<ReportKind> kind, const DueContext* ctx) {
     ++cov_.reasons[static_cast<std::size_t>(d.reason)];
+    if (d.also == EventType::kFillsMissing) ++cov_.fills_missing;
     log(std::string(fn_name(fn)) + " on " + std::string(to_string(in.state)) + " wait " +
         wait_text(in_wait) + " -> " + describe(d));
     if (const std::string v =
@@ -284,8 +287,10 @@ class Sim {
     if (m.answers_resolution) budget_.answered();
     const Order in = order_;
     const std::optional<Wait> w = wait_;
-    execute(Fn::kTriage, triage_report(in, m.kind, m.event, w, opt_.rules, now_), in, w, m.kind,
-            nullptr);
+    ReportFacts facts;
+    facts.cum_qty = m.cum;
+    execute(Fn::kTriage, triage_report(in, m.kind, m.event, w, opt_.rules, now_, facts), in, w,
+            m.kind, nullptr);
   }
 
   // The earliest of: the next deliverable report, the order's entry falling due. False when
@@ -326,7 +331,11 @@ class Sim {
     }
     const TimestampUs delay =
         rng_.one_in(2) ? rng_.below(ack_us() / 4 + 1) : rng_.below(2 * ack_us() + 1);
-    inbox_.push_back(Inbound{now_ + delay, kind, std::move(ev), resolution});
+    // Every report states the broker's total as it stands when sent, so reordered or lost
+    // reports make the gateway see totals ahead of its fills (fills_missing).
+    std::optional<Qty> cum;
+    if (b_has_) cum = Qty{Decimal::from_units(b_cum_)};
+    inbox_.push_back(Inbound{now_ + delay, kind, std::move(ev), resolution, cum});
   }
 
   EvStatus truth() const {
@@ -720,6 +729,7 @@ TEST(ResolutionProperty, EveryResolutionEndsAndNoInvariantBreaks) {
   EXPECT_GT(cov.ended_settled, 0);
   EXPECT_GT(cov.ended_attention, 0);
   EXPECT_GT(cov.restarts, 0);
+  EXPECT_GT(cov.fills_missing, 0) << "lost or reordered reports never showed a total ahead";
   for (const Reason r :
        {Reason::kFirstSend, Reason::kSilence, Reason::kAttempt, Reason::kAttemptsExhausted,
         Reason::kReaderBehind, Reason::kSessionDown, Reason::kBudget, Reason::kDuplicateClOrdId,

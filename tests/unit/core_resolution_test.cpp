@@ -168,6 +168,14 @@ std::string violation(Fn fn, const Order& in, const std::optional<Wait>& in_wait
     // Only a bust or correction takes fills back, and only it revives a Filled order.
     const bool adjusts = d.event == EventType::kFillBusted || d.event == EventType::kFillCorrected;
     if (d.order->cum_qty < in.cum_qty && !adjusts) return "decision.order moved cum_qty down";
+    // Fills are booked only from executions: never from a total (a status answer, a CumQty).
+    if (d.order->cum_qty != in.cum_qty && !adjusts && d.event != EventType::kFill) {
+      return "decision.order moved cum_qty without a fill (" + std::string(to_string(d.event)) +
+             ")";
+    }
+    if (d.order->broker_cum_qty < in.broker_cum_qty && !adjusts) {
+      return "decision.order moved broker_cum_qty down";
+    }
     if (is_terminal(in.state) && !is_terminal(d.order->state) &&
         !(adjusts && in.state == OrderState::kFilled)) {
       return "decision.order left the terminal state " + std::string(to_string(in.state));
