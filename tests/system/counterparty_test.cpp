@@ -228,6 +228,46 @@ TEST(Counterparty, shouldJournalAndDontKnowAReportForAClOrdIdWeNeverSent) {
   ASSERT_TRUE(wait_until([&] { return sim_lines(s, " IN  ", "|35=Q|") == 1; }, 10s)) << s.sim_log();
 }
 
+TEST(Counterparty, shouldAskInsteadOfGoingLiveWhenACancelIsRejectedAsAnUnknownOrder) {
+  // The broker loses its book in a restart (the session and its numbers survive): it answers
+  // our cancel of a live order with OrderCancelReject CxlRejReason=1 (unknown order).
+  GatewayOptions gw;
+  gw.broker_toml = "query_on_reconnect = false";
+  Stack stack(SimOptions{{"action = \"ack\""}}, gw);
+  stack.start_sim();
+  stack.start_gateway();
+  ASSERT_EQ(stack.post("/v1/orders", Stack::order("lost-1", "AAPL", "10")).status, 201);
+  ASSERT_TRUE(stack.wait_for_state("lost-1", "new"));
+  stack.stop_sim();
+  stack.start_sim();
+  ASSERT_TRUE(wait_until([&] { return broker_health(stack)["logged_on"] == true; }, 15s));
+  ASSERT_EQ(stack.post("/v1/orders/lost-1/cancel", {{"client_cancel_id", "lost-1-x"}}).status, 202);
+  // Not back to `new`: unknown, and the broker is asked what it has.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& e : events_of(stack, "lost-1", "order.unknown")) {
+          if (e["reason_code"] == "cancel_unknown_at_broker") return true;
+        }
+        return false;
+      },
+      15s))
+      << stack.gateway_log();
+  ASSERT_TRUE(wait_until([&] { return !stack.sim_messages("H").empty(); }, 15s))
+      << stack.sim_journal();
+  // The broker says it does not know the order it had acknowledged: an operator is told.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& e : events_of(stack, "lost-1", "order.anomaly")) {
+          if (e["anomaly"] == "broker_lost_order") return true;
+        }
+        return false;
+      },
+      15s))
+      << stack.gateway_log();
+  EXPECT_NE(stack.get("/v1/orders/lost-1").body["state"], "new");
+  EXPECT_TRUE(events_of(stack, "lost-1", "order.cancel_rejected").empty());
+}
+
 TEST(Counterparty, shouldApplyFillsFullOfUndeclaredTagsInReversedFieldOrder) {
   SimOptions sim{
       {"action = \"fill\"\nfills = 3\nfield_order = \"reversed\"\n"
