@@ -62,8 +62,7 @@ struct BrokerReport {
   // What identifies the report for de-duplication (ExecType, LastQty, LastPx, CumQty), and
   // the CumQty it states (content.cum_qty) for the missing-fills check.
   core::ExecContent content;
-  std::string exec_ref_id;  // ExecRefID(19) of a bust or correction: the fill it changes
-  std::string raw;          // the message as received, secrets masked, '|' between fields
+  std::string raw;  // the message as received, secrets masked, '|' between fields
   // Set by the gateway, not the adapter: the stored version of a report whose ExecID it has
   // seen with other content (core::ExecContent::describe).
   std::string first_seen;

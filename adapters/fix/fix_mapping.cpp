@@ -284,7 +284,6 @@ ParseResult parse_execution_report(const FIX::Message& msg, const std::string& b
     case FIX::ExecType_TRADE_CORRECT: {  // G: a trade correction; LastQty/LastPx corrected
       auto ref = required(msg, FIX::FIELD::ExecRefID, "ExecRefID");
       if (!ref) return tl::unexpected(ref.error());
-      r.exec_ref_id = *ref;
       if (et == FIX::ExecType_TRADE_CANCEL) {
         // The amounts taken back are the gateway's own record of that fill (the intake fills
         // them in), whatever LastQty/LastPx the bust repeats.

@@ -58,11 +58,18 @@ store::Result<store::VersionedOrder> find_order(store::WriteTxn& txn,
   return current;
 }
 
+// The ExecRefID of a bust or correction ("" for any other event).
+std::string exec_ref_of(const core::OrderEvent& ev) {
+  if (const auto* b = std::get_if<core::EvBust>(&ev)) return b->exec_ref_id;
+  if (const auto* c = std::get_if<core::EvCorrect>(&ev)) return c->exec_ref_id;
+  return {};
+}
+
 // For a bust or correction: the booked fill its ExecRefID names, made into the core event.
 store::Result<core::ExecRef> resolve_exec_ref(store::WriteTxn& txn, adapters::BrokerReport& report,
                                               const std::string& order_id,
                                               std::optional<store::ExecRecord>& ref) {
-  auto found = txn.find_exec(report.broker, order_id, report.exec_ref_id);
+  auto found = txn.find_exec(report.broker, order_id, exec_ref_of(report.event));
   if (!found) return tl::unexpected(found.error());
   ref = std::move(*found);
   if (!ref || ref->legacy || !ref->booked_qty.value.is_positive()) return core::ExecRef::kUnknown;
@@ -173,7 +180,7 @@ adapters::ReportOutcome ReportIntake::on_report(adapters::BrokerReport report) {
             ref->booked_qty = corr->new_qty;
             ref->booked_px = corr->new_px;
           }
-          if (auto s = txn.put_exec(report.broker, order_id, report.exec_ref_id, *ref); !s) {
+          if (auto s = txn.put_exec(report.broker, order_id, exec_ref_of(report.event), *ref); !s) {
             return s;
           }
         }

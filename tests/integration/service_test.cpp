@@ -235,3 +235,108 @@ TEST(ServiceConcurrency, shouldApplyIntakeCancelsAndFillsFromManyThreadsWithoutL
 
 }  // namespace
 }  // namespace brokergw
+
+namespace brokergw {
+namespace {
+
+adapters::BrokerReport report(const std::string& id, const std::string& exec_id,
+                              core::OrderEvent ev, const char* exec_type, const char* last_qty,
+                              const char* last_px, const char* cum) {
+  adapters::BrokerReport r;
+  r.broker = "sim";
+  r.client_order_id = id;
+  r.exec_id = exec_id;
+  r.event = std::move(ev);
+  r.content.exec_type = exec_type;
+  if (last_qty) r.content.last_qty = core::Decimal::parse(last_qty);
+  if (last_px) r.content.last_px = core::Decimal::parse(last_px);
+  r.content.cum_qty = core::Decimal::parse(cum);
+  r.raw = "35=8|11=" + id + "|17=" + exec_id;
+  r.summary = exec_type;
+  return r;
+}
+
+std::vector<store::StoredEvent> events_of(testing::MemoryStore& store, const std::string& id) {
+  std::vector<store::StoredEvent> out;
+  (void)store.read([&](store::ReadTxn& t) -> store::Status {
+    auto all = t.events_after(0, 10000);
+    if (!all) return tl::unexpected(all.error());
+    for (auto& e : *all) {
+      if (e.client_order_id == id) out.push_back(std::move(e));
+    }
+    return {};
+  });
+  return out;
+}
+
+core::Qty qty(const char* s) { return core::Qty{*core::Decimal::parse(s)}; }
+core::Price px(const char* s) { return core::Price{*core::Decimal::parse(s)}; }
+
+// The report intake's rules for ExecIDs and ExecRefIDs (docs/EVENTS.md, "De-duplication" and
+// "Busts, corrections and restatements"), reports handed to the service as its FIX adapter
+// would, on an order the simulator acknowledged.
+TEST(ServiceReports, shouldKeepDuplicatesConflictsBustsAndCorrectionsApart) {
+  ServiceStack stack({"symbol = \"AAPL\"\naction = \"ack\""});
+  stack.start();
+  ASSERT_EQ(stack.service().submit(ServiceStack::order("x-1", "10")).status,
+            service::SubmitStatus::kCreated);
+  ASSERT_TRUE(stack.wait_for_state("x-1", "new")) << stack.explain("x-1");
+  auto& svc = stack.service();
+  const std::size_t before = events_of(stack.store(), "x-1").size();
+  using adapters::ReportOutcome;
+  EXPECT_EQ(svc.on_report(
+                report("x-1", "1", core::EvFill{"1", "", qty("4"), px("10")}, "F", "4", "10", "4")),
+            ReportOutcome::kJournaled);
+  // The same report again (a resend): a duplicate, nothing applied or journaled.
+  EXPECT_EQ(svc.on_report(report("x-1", "1", core::EvFill{"1", "", qty("4"), px("10")}, "F", "4.0",
+                                 "10", "4")),
+            ReportOutcome::kDuplicate);
+  // The same ExecID with another quantity: an anomaly showing both, nothing applied.
+  EXPECT_EQ(svc.on_report(
+                report("x-1", "1", core::EvFill{"1", "", qty("3"), px("10")}, "F", "3", "10", "7")),
+            ReportOutcome::kJournaled);
+  EXPECT_EQ(stack.service().get("x-1")->order.cum_qty, qty("4"));
+  auto ev = events_of(stack.store(), "x-1");
+  ASSERT_EQ(ev.size(), before + 2);
+  EXPECT_EQ(ev.back().type, "order.anomaly");
+  EXPECT_NE(ev.back().body.find("\"anomaly\":\"exec_id_conflict\""), std::string::npos)
+      << ev.back().body;
+  EXPECT_NE(ev.back().body.find("\"first_seen\":\"ExecType=F LastQty=4 LastPx=10 CumQty=4\""),
+            std::string::npos)
+      << ev.back().body;
+  EXPECT_NE(ev.back().body.find("\"this_report\":\"ExecType=F LastQty=3"), std::string::npos);
+  EXPECT_NE(ev.back().body.find("\"raw_message\""), std::string::npos);
+  // A second fill, then a bust of the first: exactly its 4@10 comes back out.
+  (void)svc.on_report(
+      report("x-1", "2", core::EvFill{"2", "", qty("6"), px("11")}, "F", "6", "11", "10"));
+  ASSERT_TRUE(stack.wait_for_state("x-1", "filled"));
+  (void)svc.on_report(report("x-1", "3", core::EvBust{"1", {}, {}}, "H", "4", "10", "6"));
+  auto o = stack.service().get("x-1")->order;
+  EXPECT_EQ(o.state, core::OrderState::kPartiallyFilled);
+  EXPECT_EQ(o.cum_qty, qty("6"));
+  EXPECT_EQ(o.avg_price, px("11"));
+  EXPECT_FALSE(core::fills_missing(o));
+  EXPECT_EQ(events_of(stack.store(), "x-1").back().type, "order.fill_busted");
+  // The same fill busted again under another ExecID: nothing left to take back.
+  (void)svc.on_report(report("x-1", "4", core::EvBust{"1", {}, {}}, "H", "4", "10", "6"));
+  EXPECT_NE(events_of(stack.store(), "x-1").back().body.find("unknown_exec_ref"),
+            std::string::npos);
+  // A correction of the second fill: 6@11 -> 5@12.
+  (void)svc.on_report(
+      report("x-1", "5", core::EvCorrect{"2", {}, {}, qty("5"), px("12")}, "G", "5", "12", "5"));
+  o = stack.service().get("x-1")->order;
+  EXPECT_EQ(o.cum_qty, qty("5"));
+  EXPECT_EQ(o.avg_price, px("12"));
+  EXPECT_EQ(events_of(stack.store(), "x-1").back().type, "order.fill_corrected");
+  // A correction of a fill never booked: an anomaly.
+  (void)svc.on_report(
+      report("x-1", "6", core::EvCorrect{"E-none", {}, {}, qty("1"), px("1")}, "G", "1", "1", "5"));
+  EXPECT_NE(events_of(stack.store(), "x-1").back().body.find("unknown_exec_ref"),
+            std::string::npos);
+  EXPECT_EQ(stack.service().get("x-1")->order.cum_qty, qty("5"));
+  EXPECT_EQ(stack.service().metrics().exec_id_conflicts.load(), 1u);
+  EXPECT_EQ(stack.service().metrics().fill_adjustments.load(), 2u);
+}
+
+}  // namespace
+}  // namespace brokergw

@@ -188,7 +188,7 @@ TEST(FixMapping, bustsCorrectionsAndRestatementsBecomeTheirOwnEvents) {
       "sim");
   ASSERT_TRUE(bust && bust->has_value()) << (bust ? "" : bust.error());
   EXPECT_EQ(adapters::report_kind(**bust), core::ReportKind::kBust);
-  EXPECT_EQ((*bust)->exec_ref_id, "E5");
+  EXPECT_EQ(std::get<core::EvBust>((*bust)->event).exec_ref_id, "E5");
   EXPECT_EQ((*bust)->content.cum_qty, core::Decimal::parse("40"));
   EXPECT_EQ((*bust)->content.exec_type, "H");
 
