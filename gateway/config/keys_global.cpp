@@ -15,6 +15,59 @@
 
 namespace brokergw::config::detail {
 
+namespace {
+
+// The [kafka] section, on its own: one initializer for every section grows past what
+// clang-format lays out stably.
+Section<Config> kafka_section() {
+  return {.name = "kafka",
+          .doc =
+              "Kafka fan-out of execution events. Without `bootstrap_servers` events are "
+              "only served by the polling API.",
+          .keys = {
+              {.name = "bootstrap_servers",
+               .presence = Presence::kOptional,
+               .check = is_host_list,
+               .allowed_doc = "comma-separated host:port list",
+               .doc = "Kafka bootstrap servers. Unset: Kafka publishing is off.",
+               .apply = [](Config& c, const Value& v) { c.kafka_bootstrap_servers = v.text; }},
+              {.name = "topic",
+               .default_text = "brokergw.events",
+               .check = is_topic_name,
+               .allowed_doc = "1 to 249 of `A-Z a-z 0-9 . _ -`",
+               .doc = "Topic the events are published to.",
+               .apply = [](Config& c, const Value& v) { c.kafka_topic = v.text; }},
+              {.name = "client_id",
+               .default_text = "brokergw",
+               .check = is_topic_name,
+               .allowed_doc = "1 to 249 of `A-Z a-z 0-9 . _ -`",
+               .doc = "Kafka client.id of the producer.",
+               .apply = [](Config& c, const Value& v) { c.kafka_client_id = v.text; }},
+              {.name = "linger_ms",
+               .type = KeyType::kInteger,
+               .default_int = 5,
+               .min = 0,
+               .max = 1000,
+               .doc = "How long the producer waits to batch events (latency vs. throughput).",
+               .apply =
+                   [](Config& c, const Value& v) {
+                     c.kafka_linger_ms = static_cast<std::uint32_t>(v.integer);
+                   }},
+              {.name = "queue_max_messages",
+               .type = KeyType::kInteger,
+               .default_int = 100000,
+               .min = 1000,
+               .max = 10000000,
+               .doc = "Events the producer holds in memory at most; the rest wait in the store.",
+               .apply =
+                   [](Config& c, const Value& v) {
+                     c.kafka_queue_max_messages = static_cast<std::uint32_t>(v.integer);
+                   }},
+          }};
+}
+
+}  // namespace
+
 const std::vector<Section<Config>>& global_sections() {
   static const std::vector<Section<Config>> sections = {
       {.name = "gateway",
@@ -159,50 +212,7 @@ const std::vector<Section<Config>>& global_sections() {
                       c.events_max_outbox = static_cast<std::uint64_t>(v.integer);
                     }},
            }},
-      {.name = "kafka",
-       .doc = "Kafka fan-out of execution events. Without `bootstrap_servers` events are "
-              "only served by the polling API.",
-       .keys =
-           {
-               {.name = "bootstrap_servers",
-                .presence = Presence::kOptional,
-                .check = is_host_list,
-                .allowed_doc = "comma-separated host:port list",
-                .doc = "Kafka bootstrap servers. Unset: Kafka publishing is off.",
-                .apply = [](Config& c, const Value& v) { c.kafka_bootstrap_servers = v.text; }},
-               {.name = "topic",
-                .default_text = "brokergw.events",
-                .check = is_topic_name,
-                .allowed_doc = "1 to 249 of `A-Z a-z 0-9 . _ -`",
-                .doc = "Topic the events are published to.",
-                .apply = [](Config& c, const Value& v) { c.kafka_topic = v.text; }},
-               {.name = "client_id",
-                .default_text = "brokergw",
-                .check = is_topic_name,
-                .allowed_doc = "1 to 249 of `A-Z a-z 0-9 . _ -`",
-                .doc = "Kafka client.id of the producer.",
-                .apply = [](Config& c, const Value& v) { c.kafka_client_id = v.text; }},
-               {.name = "linger_ms",
-                .type = KeyType::kInteger,
-                .default_int = 5,
-                .min = 0,
-                .max = 1000,
-                .doc = "How long the producer waits to batch events (latency vs. throughput).",
-                .apply =
-                    [](Config& c, const Value& v) {
-                      c.kafka_linger_ms = static_cast<std::uint32_t>(v.integer);
-                    }},
-               {.name = "queue_max_messages",
-                .type = KeyType::kInteger,
-                .default_int = 100000,
-                .min = 1000,
-                .max = 10000000,
-                .doc = "Events the producer holds in memory at most; the rest wait in the store.",
-                .apply =
-                    [](Config& c, const Value& v) {
-                      c.kafka_queue_max_messages = static_cast<std::uint32_t>(v.integer);
-                    }},
-           }},
+      kafka_section(),
   };
   return sections;
 }
