@@ -183,8 +183,9 @@ enum class AnomalyReason : std::uint8_t {
   kExecIdConflict,     // an ExecID seen before for this order, with other content
   kUnknownExecRef,     // a bust or correction of a fill the gateway never booked
   kUnparseable,        // a message the gateway could not read (kept raw in the event)
+  kUnknownOrder,       // a report for a ClOrdID this broker has no order of (order.unknown_report)
 };
-inline constexpr int kAnomalyReasonCount = 10;
+inline constexpr int kAnomalyReasonCount = 11;
 std::string_view to_string(AnomalyReason r);
 
 // Why the decision was taken; logged and journaled as the event's "reason_code".

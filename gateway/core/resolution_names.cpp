@@ -105,6 +105,7 @@ constexpr std::array<std::pair<AnomalyReason, std::string_view>, kAnomalyReasonC
     {AnomalyReason::kExecIdConflict, "exec_id_conflict"},
     {AnomalyReason::kUnknownExecRef, "unknown_exec_ref"},
     {AnomalyReason::kUnparseable, "unparseable_report"},
+    {AnomalyReason::kUnknownOrder, "unknown_order"},
 }};
 
 constexpr std::array<std::pair<Reason, std::string_view>, kReasonCount> kReasons{{

@@ -137,8 +137,8 @@ adapters::ReportOutcome ReportIntake::on_report(adapters::BrokerReport report) {
           }
           o.fate = Fate::kUnknownOrder;
           events::EventInput in{
-              core::EventType::kUnknownReport, nullptr, &report, core::Reason::kNone,
-              core::AnomalyReason::kNone,      o.note};
+              core::EventType::kUnknownReport,    nullptr, &report, core::Reason::kNone,
+              core::AnomalyReason::kUnknownOrder, o.note};
           auto seq = txn.append_event(events::render_event(in, now));
           if (!seq) return tl::unexpected(seq.error());
           o.event_seq = *seq;
@@ -212,6 +212,7 @@ adapters::ReportOutcome ReportIntake::on_report(adapters::BrokerReport report) {
       return adapters::ReportOutcome::kDuplicate;
     case Fate::kUnknownOrder:
       shared_.metrics.reports_unknown_order++;
+      shared_.metrics.broker_anomalies++;
       shared_.metrics.events_appended++;
       shared_.notifier.advance(result->event_seq);
       spdlog::error("broker {}: report for unknown order {} ({}) {}", report.broker,

@@ -223,6 +223,7 @@ TEST(Counterparty, shouldJournalAndDontKnowAReportForAClOrdIdWeNeverSent) {
       << s.gateway_log();
   const json ev = events_typed(s, "order.unknown_report")[0];
   EXPECT_EQ(ev["client_order_id"], "GHOST-1");
+  EXPECT_EQ(ev["anomaly"], "unknown_order");
   EXPECT_NE(std::string(ev.value("raw_message", "")).find("11=GHOST-1"), std::string::npos)
       << ev.dump();
   ASSERT_TRUE(wait_until([&] { return sim_lines(s, " IN  ", "|35=Q|") == 1; }, 10s)) << s.sim_log();
