@@ -45,8 +45,9 @@ std::string random_broker_id(Rng& rng) {
 
 OrderEvent random_event(Rng& rng, const Order& o) {
   const std::int64_t qty_units = o.request.quantity.value.mantissa() / Decimal::kOne + 1;
-  // Fills are twice as likely as any other event so that orders actually fill up.
-  const std::int64_t pick = rng.below(kOrderEventCount + 3);
+  // Fills are several times as likely as any other event so that orders actually fill up
+  // (busts and corrections take fills back, and status answers never book any).
+  const std::int64_t pick = rng.below(kOrderEventCount + 6);
   switch (pick < kOrderEventCount ? pick : 2) {
     case 0:
       return EvSendAttempt{};
@@ -55,6 +56,9 @@ OrderEvent random_event(Rng& rng, const Order& o) {
     case 2: {
       EvFill f{"E" + std::to_string(rng.next() % 100000), random_broker_id(rng),
                random_qty(rng, 20), random_price(rng)};
+      // Often exactly what is left, so that orders reach Filled.
+      const Decimal left = o.request.quantity.value - o.cum_qty.value;
+      if (rng.one_in(4) && left.is_positive()) f.last_qty = Qty{left};
       if (rng.one_in(30)) f.last_qty = Qty{Decimal::from_mantissa(-rng.below(3))};  // invalid
       if (rng.one_in(30)) f.last_px = Price{Decimal::from_mantissa(-1 - rng.below(5))};
       return f;
