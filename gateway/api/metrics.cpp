@@ -170,63 +170,34 @@ void HttpApi::Impl::metrics_route() {
             m.store_failures);
     const auto brokers = service.broker_status();
     const core::TimestampUs now = service::system_now_us();
-    out +=
-        "# HELP brokergw_orders_unknown Orders in unknown_at_broker.\n"
-        "# TYPE brokergw_orders_unknown gauge\n";
-    for (const auto& b : brokers) {
-      out += "brokergw_orders_unknown{broker=\"" + b.name + "\"} " +
-             std::to_string(b.unknown_orders) + "\n";
-    }
-    out +=
-        "# HELP brokergw_oldest_unknown_age_seconds Age of the oldest unknown order.\n"
-        "# TYPE brokergw_oldest_unknown_age_seconds gauge\n";
-    for (const auto& b : brokers) {
-      const double age = b.oldest_unknown_us ? (now - b.oldest_unknown_us) / 1e6 : 0.0;
-      out += "brokergw_oldest_unknown_age_seconds{broker=\"" + b.name + "\"} " +
-             std::to_string(age) + "\n";
-    }
-    out +=
-        "# HELP brokergw_orders_attention_required Unknown orders out of resolution attempts.\n"
-        "# TYPE brokergw_orders_attention_required gauge\n";
-    for (const auto& b : brokers) {
-      out += "brokergw_orders_attention_required{broker=\"" + b.name + "\"} " +
-             std::to_string(b.attention_total) + "\n";
-    }
-    out +=
-        "# HELP brokergw_orders_fills_missing Orders whose broker CumQty is ahead of ours.\n"
-        "# TYPE brokergw_orders_fills_missing gauge\n";
-    for (const auto& b : brokers) {
-      out += "brokergw_orders_fills_missing{broker=\"" + b.name + "\"} " +
-             std::to_string(b.fills_missing_orders) + "\n";
-    }
-    out +=
-        "# HELP brokergw_broker_status_query_refused 1 once the broker refused a status request.\n"
-        "# TYPE brokergw_broker_status_query_refused gauge\n";
-    for (const auto& b : brokers) {
-      out += "brokergw_broker_status_query_refused{broker=\"" + b.name + "\"} " +
-             (b.status_query_refused ? "1" : "0") + "\n";
-    }
-    out +=
-        "# HELP brokergw_orders_open Non-terminal orders.\n"
-        "# TYPE brokergw_orders_open gauge\n";
-    for (const auto& b : brokers) {
-      out +=
-          "brokergw_orders_open{broker=\"" + b.name + "\"} " + std::to_string(b.open_orders) + "\n";
-    }
-    out +=
-        "# HELP brokergw_broker_logged_on 1 when the broker session is logged on.\n"
-        "# TYPE brokergw_broker_logged_on gauge\n";
-    for (const auto& b : service.broker_status()) {
-      out += "brokergw_broker_logged_on{broker=\"" + b.name + "\"} " + (b.logged_on ? "1" : "0") +
-             "\n";
-    }
-    out +=
-        "# HELP brokergw_broker_queue_depth Messages waiting for a broker.\n"
-        "# TYPE brokergw_broker_queue_depth gauge\n";
-    for (const auto& b : service.broker_status()) {
-      out += "brokergw_broker_queue_depth{broker=\"" + b.name + "\"} " + std::to_string(b.queued) +
-             "\n";
-    }
+    // One gauge per broker; every gauge reads the same snapshot of the brokers.
+    const auto gauge = [&out, &brokers](const char* name, const char* help, auto value_of) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n";
+      for (const auto& b : brokers) {
+        out += std::string(name) + "{broker=\"" + b.name + "\"} " + value_of(b) + "\n";
+      }
+    };
+    using Status = service::BrokerStatus;
+    const auto count = [](std::size_t n) { return std::to_string(n); };
+    const auto flag = [](bool on) { return std::string(on ? "1" : "0"); };
+    gauge("brokergw_orders_unknown", "Orders in unknown_at_broker.",
+          [&](const Status& b) { return count(b.unknown_orders); });
+    gauge("brokergw_oldest_unknown_age_seconds", "Age of the oldest unknown order.",
+          [&](const Status& b) {
+            return std::to_string(b.oldest_unknown_us ? (now - b.oldest_unknown_us) / 1e6 : 0.0);
+          });
+    gauge("brokergw_orders_attention_required", "Unknown orders out of resolution attempts.",
+          [&](const Status& b) { return count(b.attention_total); });
+    gauge("brokergw_orders_fills_missing", "Orders whose broker CumQty is ahead of ours.",
+          [&](const Status& b) { return count(b.fills_missing_orders); });
+    gauge("brokergw_broker_status_query_refused", "1 once the broker refused a status request.",
+          [&](const Status& b) { return flag(b.status_query_refused); });
+    gauge("brokergw_orders_open", "Non-terminal orders.",
+          [&](const Status& b) { return count(b.open_orders); });
+    gauge("brokergw_broker_logged_on", "1 when the broker session is logged on.",
+          [&](const Status& b) { return flag(b.logged_on); });
+    gauge("brokergw_broker_queue_depth", "Messages waiting for a broker.",
+          [&](const Status& b) { return count(b.queued); });
     session_metrics(out);
     res.set_content(out, "text/plain; version=0.0.4");
   });
