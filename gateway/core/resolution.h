@@ -125,6 +125,9 @@ struct ReportFacts {
   ExecRef exec_ref = ExecRef::kNone;
 };
 std::string_view to_string(ReportKind k);
+// An answer to a status request (kStatus, kStatusUnknown, kStatusUnsupported): never
+// de-duplicated by ExecID, never itself the reason to ask again.
+bool is_status_answer(ReportKind k);
 
 // ---- Outputs ---------------------------------------------------------------------------------
 

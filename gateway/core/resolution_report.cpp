@@ -185,11 +185,6 @@ Decision anomaly(Reason reason, AnomalyReason why, std::string detail) {
   return d;
 }
 
-bool is_status_kind(ReportKind k) {
-  return k == ReportKind::kStatus || k == ReportKind::kStatusUnknown ||
-         k == ReportKind::kStatusUnsupported;
-}
-
 // The totals check every non-anomalous decision goes through (resolution.h, "Totals").
 Decision check_totals(Decision d, const Order& before, ReportKind kind, const ReportFacts& facts,
                       const BrokerRules& rules, TimestampUs now) {
@@ -216,7 +211,7 @@ Decision check_totals(Decision d, const Order& before, ReportKind kind, const Re
                   after.cum_qty.value.to_string() +
                   " in fills: " + (broker.value - after.cum_qty.value).to_string() +
                   " missing (never booked from the total; reconcile)";
-  if (d.send == Send::kNothing && rules.caps.status_query && !is_status_kind(kind) &&
+  if (d.send == Send::kNothing && rules.caps.status_query && !is_status_answer(kind) &&
       after.send_attempts > 0 && !is_terminal(after.state)) {
     d.send = Send::kStatusQuery;
     d.uses_budget = true;
@@ -311,6 +306,11 @@ Decision triage_cancel_unknown(const Order& o, const OrderEvent& event,
 }
 
 }  // namespace
+
+bool is_status_answer(ReportKind k) {
+  return k == ReportKind::kStatus || k == ReportKind::kStatusUnknown ||
+         k == ReportKind::kStatusUnsupported;
+}
 
 Decision triage_report(const Order& o, ReportKind kind, const OrderEvent& event,
                        const std::optional<Wait>& wait, const BrokerRules& rules, TimestampUs now,

@@ -20,20 +20,15 @@ struct Outcome {
   std::string note;
 };
 
-bool is_status_kind(core::ReportKind k) {
-  return k == core::ReportKind::kStatus || k == core::ReportKind::kStatusUnknown ||
-         k == core::ReportKind::kStatusUnsupported;
-}
-
 // Answers that end an outstanding status query or resend (the budget's in-flight count).
 bool answers_resolution(core::ReportKind k) {
-  return is_status_kind(k) || k == core::ReportKind::kDuplicateClOrdId;
+  return core::is_status_answer(k) || k == core::ReportKind::kDuplicateClOrdId;
 }
 
 // Reports that carry an ExecID worth remembering: executions and order events, not status
 // answers (ExecID 0 on every one of them is allowed) and not what could not be read.
 bool deduplicated(const adapters::BrokerReport& r, core::ReportKind k) {
-  return !r.exec_id.empty() && !is_status_kind(k) && k != core::ReportKind::kUnparseable;
+  return !r.exec_id.empty() && !core::is_status_answer(k) && k != core::ReportKind::kUnparseable;
 }
 
 // The order the report is about: by our ClOrdID, else through the cancel request id. kNotFound
