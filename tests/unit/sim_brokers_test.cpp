@@ -19,21 +19,6 @@ namespace {
 
 using namespace simtest;  // NOLINT(google-build-using-namespace): shared test helpers
 
-tl::expected<SimConfig, std::string> parse(const std::string& text) {
-  return parse_config(text, "/etc/brokersim", "test.toml");
-}
-
-const std::string kMinimal =
-    "port = 9878\n"
-    "data_dictionary = \"dict.xml\"\n"
-    "state_dir = \"/tmp/sim-state\"\n";
-
-void expect_error(const std::string& text, const std::string& fragment) {
-  const auto c = parse(text);
-  ASSERT_FALSE(c) << "accepted: " << text;
-  EXPECT_NE(c.error().find(fragment), std::string::npos) << c.error();
-}
-
 EngineOptions options_with(ExecIdStyle ids, StatusExecId status_ids, std::uint64_t run = 3) {
   EngineOptions options;
   options.run_number = run;

@@ -1239,15 +1239,6 @@ TEST(SimDialect, HeaderTrailerAndTheSimulatorsOwnTagsAreRefused) {
 
 // ---- config ----
 
-tl::expected<SimConfig, std::string> parse(const std::string& text) {
-  return parse_config(text, "/etc/brokersim", "test.toml");
-}
-
-const std::string kMinimal =
-    "port = 9878\n"
-    "data_dictionary = \"dict.xml\"\n"
-    "state_dir = \"/tmp/sim-state\"\n";
-
 TEST(SimConfig, MinimalConfigGetsDefaults) {
   const auto c = parse(kMinimal);
   ASSERT_TRUE(c) << c.error();
@@ -1296,12 +1287,6 @@ TEST(SimConfig, ParsesRules) {
   EXPECT_EQ(c->rules[1].action.kind, ActionKind::kReject);
   EXPECT_EQ(c->rules[1].action.reject_text, "account blocked");
   EXPECT_EQ(c->rules[1].action.ord_rej_reason, 15);
-}
-
-void expect_error(const std::string& text, const std::string& fragment) {
-  const auto c = parse(text);
-  ASSERT_FALSE(c) << "accepted: " << text;
-  EXPECT_NE(c.error().find(fragment), std::string::npos) << c.error();
 }
 
 TEST(SimConfig, ErrorsNameTheKey) {

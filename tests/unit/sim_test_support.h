@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "sim/config.h"
 #include "sim/decimal.h"
 #include "sim/engine.h"
 #include "sim/rules.h"
@@ -117,6 +118,23 @@ inline Engine engine_with(Action action, std::string symbol = "AAPL") {
   EngineOptions options;
   options.rules.push_back(rule_for(std::move(symbol), std::move(action)));
   return Engine(std::move(options));
+}
+
+// Configuration text as brokersim reads it, from /etc/brokersim/test.toml.
+inline tl::expected<SimConfig, std::string> parse(const std::string& text) {
+  return parse_config(text, "/etc/brokersim", "test.toml");
+}
+
+inline const std::string kMinimal =
+    "port = 9878\n"
+    "data_dictionary = \"dict.xml\"\n"
+    "state_dir = \"/tmp/sim-state\"\n";
+
+// The configuration is refused with an error containing `fragment` (the key and the reason).
+inline void expect_error(const std::string& text, const std::string& fragment) {
+  const auto c = parse(text);
+  ASSERT_FALSE(c) << "accepted: " << text;
+  EXPECT_NE(c.error().find(fragment), std::string::npos) << c.error();
 }
 
 }  // namespace brokergw::sim::simtest
